@@ -1,0 +1,3 @@
+//! The SBI nested-acceleration (NACL) shared memory: typed layout, consumer (L1) and provider (L0) sides.
+#![no_std]
+#![forbid(unsafe_code)]

@@ -1,0 +1,186 @@
+//! `cargo xtask`: the project's two commands and their helpers.
+//!
+//! - `cargo xtask test`: every check CI runs, in order, stopping at the first failure.
+//! - `cargo xtask fuzz [--smoke] [--seconds N] [TARGET]`: the cargo-fuzz targets.
+//!
+//! Missing tools are installed when that is possible (rustup toolchains, cargo-fuzz);
+//! otherwise the task stops with one sentence saying what to install.
+
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+/// The bare-metal target every library crate must build for (proves `no_std`).
+const BARE_METAL_TARGET: &str = "riscv64gc-unknown-none-elf";
+/// Bounds of one fuzz target's smoke run in `cargo xtask test`.
+const SMOKE_RUNS: u32 = 200_000;
+const SMOKE_SECONDS: u32 = 25;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("fuzz") => fuzz(&args[1..]),
+        _ => Err(usage()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage() -> String {
+    "usage: cargo xtask test | cargo xtask fuzz [--smoke] [--seconds N] [TARGET]".into()
+}
+
+/// The project's root: the parent of this crate's folder.
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// A named check of `cargo xtask test`.
+struct Stage {
+    name: &'static str,
+    run: fn() -> Result<(), String>,
+}
+
+fn test() -> Result<(), String> {
+    let stages = [
+        Stage { name: "format", run: check_format },
+        Stage { name: "clippy", run: clippy },
+        Stage { name: "unit, property and doc tests", run: unit_tests },
+        Stage { name: "loom models", run: loom_models },
+        Stage { name: "no_std build for riscv64", run: bare_metal_build },
+        Stage { name: "fuzz smoke", run: fuzz_smoke },
+    ];
+    let started = Instant::now();
+    let mut passed = 0;
+    for stage in &stages {
+        println!("\n==> xtask test: {}", stage.name);
+        let stage_started = Instant::now();
+        if let Err(message) = (stage.run)() {
+            println!("xtask test: {passed} passed, 1 failed");
+            return Err(format!("stage '{}' failed: {message}", stage.name));
+        }
+        passed += 1;
+        println!("<== {} ok ({:.0?})", stage.name, stage_started.elapsed());
+    }
+    println!("\nxtask test took {:.0?}", started.elapsed());
+    println!("stages: {passed} passed, 0 failed");
+    Ok(())
+}
+
+fn check_format() -> Result<(), String> {
+    tools::cargo(&["fmt", "--all", "--check"])?;
+    tools::cargo(&["fmt", "--all", "--check", "--manifest-path", "fuzz/Cargo.toml"])
+}
+
+fn clippy() -> Result<(), String> {
+    tools::cargo(&["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"])
+}
+
+fn unit_tests() -> Result<(), String> {
+    // --all-targets runs the criterion benches once each in test mode, so they cannot rot;
+    // it leaves out doc tests, which run next.
+    tools::cargo(&["test", "--workspace", "--all-targets", "--all-features"])?;
+    tools::cargo(&["test", "--workspace", "--doc", "--all-features"])
+}
+
+/// Every crate with a `tests/loom.rs` runs it under `--cfg loom` in its own target folder,
+/// so the ordinary build is not invalidated.
+fn loom_models() -> Result<(), String> {
+    for krate in library_crates()? {
+        if root().join(&krate).join("tests/loom.rs").exists() {
+            let mut command = tools::cargo_command(&["test", "--release", "-p", &krate, "--test", "loom"]);
+            command
+                .env("RUSTFLAGS", "--cfg loom")
+                .env("CARGO_TARGET_DIR", root().join("target/loom"));
+            tools::run(&mut command)?;
+        }
+    }
+    Ok(())
+}
+
+fn bare_metal_build() -> Result<(), String> {
+    for krate in library_crates()? {
+        tools::cargo(&["build", "-p", &krate, "--target", BARE_METAL_TARGET])?;
+    }
+    Ok(())
+}
+
+fn fuzz_smoke() -> Result<(), String> {
+    fuzz(&["--smoke".to_string()])
+}
+
+/// `cargo xtask fuzz [--smoke] [--seconds N] [TARGET]`.
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let mut smoke = false;
+    let mut seconds = None;
+    let mut only = None;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--smoke" => smoke = true,
+            "--seconds" => {
+                let value = rest.next().ok_or_else(usage)?;
+                seconds = Some(value.parse::<u32>().map_err(|_| usage())?);
+            }
+            name if !name.starts_with('-') => only = Some(name.to_string()),
+            _ => return Err(usage()),
+        }
+    }
+    let targets = fuzz_targets()?;
+    if let Some(name) = &only
+        && !targets.contains(name)
+    {
+        return Err(format!("no fuzz target '{name}'; the targets are: {}", targets.join(", ")));
+    }
+    tools::ensure_fuzz_tools()?;
+    for target in targets.iter().filter(|t| only.as_ref().is_none_or(|o| o == *t)) {
+        let mut libfuzzer = Vec::new();
+        if smoke {
+            libfuzzer.push(format!("-runs={SMOKE_RUNS}"));
+            libfuzzer.push(format!("-max_total_time={}", seconds.unwrap_or(SMOKE_SECONDS)));
+        } else if let Some(seconds) = seconds {
+            libfuzzer.push(format!("-max_total_time={seconds}"));
+        }
+        println!("--- fuzz target {target}");
+        tools::fuzz_run(target, &libfuzzer)?;
+    }
+    Ok(())
+}
+
+/// Library crates: top-level folders with a `Cargo.toml` and a `src/lib.rs`.
+fn library_crates() -> Result<Vec<String>, String> {
+    let mut crates = Vec::new();
+    for entry in std::fs::read_dir(root()).map_err(|e| format!("cannot list the workspace: {e}"))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.join("Cargo.toml").is_file() && path.join("src/lib.rs").is_file() {
+            crates.push(path.file_name().unwrap_or_default().to_string_lossy().into_owned());
+        }
+    }
+    crates.sort();
+    Ok(crates)
+}
+
+/// Fuzz targets: the files of `fuzz/fuzz_targets/`.
+fn fuzz_targets() -> Result<Vec<String>, String> {
+    let dir = root().join("fuzz/fuzz_targets");
+    let mut targets = Vec::new();
+    for entry in std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            targets.push(path.file_stem().unwrap_or_default().to_string_lossy().into_owned());
+        }
+    }
+    targets.sort();
+    Ok(targets)
+}
