@@ -1,0 +1,99 @@
+//! The CSR space: one word per H/VS CSR number, and the number-to-slot formula.
+//!
+//! SBI spec, NACL chapter, "Nested Acceleration Shared Memory", CSR space:
+//! `index = ((csr & 0xC00) >> 2) | (csr & 0xFF)` for the CSR numbers with bits [9:8] = `10`.
+
+use crate::access::{AccessError, WordAccess};
+use crate::layout::{CSR_SLOTS, csr_slot_offset};
+
+/// The slot of one CSR in the CSR space (and its bit in the dirty bitmap): 0..1024.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CsrSlot(u16);
+
+/// A CSR number outside the NACL CSR space (or not an XLEN-wide value below 0x1000).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotNaclCsr(pub u64);
+
+impl CsrSlot {
+    /// The slot of CSR number `csr`, or `None` if it is not a NACL CSR
+    /// (`csr >= 0x1000` or `csr & 0x300 != 0x200`).
+    ///
+    /// Takes any XLEN value, so that an SBI argument cannot alias a valid CSR by truncation.
+    pub const fn from_csr(csr: u64) -> Option<CsrSlot> {
+        if csr >= 0x1000 || csr & 0x300 != 0x200 {
+            return None;
+        }
+        Some(CsrSlot((((csr & 0xC00) >> 2) | (csr & 0xFF)) as u16))
+    }
+
+    /// The slot with this index, if it is below 1024.
+    pub const fn from_index(index: usize) -> Option<CsrSlot> {
+        if index < CSR_SLOTS {
+            Some(CsrSlot(index as u16))
+        } else {
+            None
+        }
+    }
+
+    /// The slot index, below 1024.
+    pub const fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// The CSR number this slot holds (the inverse of [`CsrSlot::from_csr`]).
+    pub const fn csr(self) -> u16 {
+        ((self.0 & 0x300) << 2) | 0x200 | (self.0 & 0xFF)
+    }
+
+    /// The byte offset of the slot's word for `xlen`.
+    pub const fn offset(self, xlen: crate::Xlen) -> usize {
+        csr_slot_offset(xlen, self.index())
+    }
+
+    /// Every slot, in index order.
+    pub fn all() -> impl Iterator<Item = CsrSlot> {
+        (0..CSR_SLOTS as u16).map(CsrSlot)
+    }
+}
+
+impl TryFrom<u64> for CsrSlot {
+    type Error = NotNaclCsr;
+
+    fn try_from(csr: u64) -> Result<Self, Self::Error> {
+        CsrSlot::from_csr(csr).ok_or(NotNaclCsr(csr))
+    }
+}
+
+/// Reads the word of `slot`.
+pub fn read_slot<M: WordAccess + ?Sized>(mem: &M, slot: CsrSlot) -> Result<u64, AccessError> {
+    mem.read_word(slot.offset(mem.xlen()))
+}
+
+/// Writes the word of `slot` (without touching the dirty bitmap).
+pub fn write_slot<M: WordAccess + ?Sized>(
+    mem: &mut M,
+    slot: CsrSlot,
+    value: u64,
+) -> Result<(), AccessError> {
+    let offset = slot.offset(mem.xlen());
+    mem.write_word(offset, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csr_numbers_without_bits_9_8_equal_10_have_no_slot() {
+        for csr in [0x100u64, 0x300, 0x180, 0xF12, 0x1000, 0x1_0200, u64::MAX] {
+            assert_eq!(CsrSlot::from_csr(csr), None, "{csr:#x}");
+        }
+    }
+
+    #[test]
+    fn the_first_and_last_slots_are_vsstatus_and_custom_read_only_0xeff() {
+        assert_eq!(CsrSlot::from_csr(0x200).map(CsrSlot::index), Some(0));
+        assert_eq!(CsrSlot::from_csr(0xEFF).map(CsrSlot::index), Some(1023));
+        assert_eq!(CsrSlot::from_index(1024), None);
+    }
+}
