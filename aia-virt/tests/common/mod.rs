@@ -1,7 +1,7 @@
 //! Shared test helpers: a software model of the real guest files, and short-hands.
 #![allow(dead_code)]
 
-use aia_virt::iselect::{imsic_reg, VsSelect};
+use aia_virt::iselect::{VsSelect, imsic_reg};
 use aia_virt::{
     CsrOp, GuestFileHardware, Hstateen0, ImsicFile, Origin, PhysGuestFile, VsContext, Xlen,
 };
@@ -15,7 +15,10 @@ pub struct FakeHardware {
 impl FakeHardware {
     pub fn new(identities: u16) -> Self {
         let f = ImsicFile::new(identities).unwrap();
-        FakeHardware { files: core::array::from_fn(|_| f.clone()), accesses: 0 }
+        FakeHardware {
+            files: core::array::from_fn(|_| f.clone()),
+            accesses: 0,
+        }
     }
 
     pub fn file(&mut self, p: PhysGuestFile) -> &mut ImsicFile {
@@ -41,15 +44,31 @@ impl GuestFileHardware for FakeHardware {
         self.file(file).set_eipnum(u64::from(identity));
     }
     fn hgeip(&mut self) -> u64 {
-        (1..8).filter(|&p| self.files[p].signal()).fold(0, |v, p| v | 1 << p)
+        (1..8)
+            .filter(|&p| self.files[p].signal())
+            .fold(0, |v, p| v | 1 << p)
     }
 }
 
 pub const HS: Origin = Origin::L1Supervisor;
-pub const VS: Origin = Origin::L2Supervisor { hstateen0: Hstateen0::all(), xlen: Xlen::Rv64 };
-pub const VS32: Origin = Origin::L2Supervisor { hstateen0: Hstateen0::all(), xlen: Xlen::Rv32 };
-pub const VU: Origin = Origin::L2User { hstateen0: Hstateen0::all(), xlen: Xlen::Rv64 };
-pub const CTX: VsContext = VsContext { hideleg: 0, sip: 0, vsie: 0, vstimer_pending: false };
+pub const VS: Origin = Origin::L2Supervisor {
+    hstateen0: Hstateen0::all(),
+    xlen: Xlen::Rv64,
+};
+pub const VS32: Origin = Origin::L2Supervisor {
+    hstateen0: Hstateen0::all(),
+    xlen: Xlen::Rv32,
+};
+pub const VU: Origin = Origin::L2User {
+    hstateen0: Hstateen0::all(),
+    xlen: Xlen::Rv64,
+};
+pub const CTX: VsContext = VsContext {
+    hideleg: 0,
+    sip: 0,
+    vsie: 0,
+    vstimer_pending: false,
+};
 
 pub mod num {
     pub const HVIEN: u16 = 0x608;
