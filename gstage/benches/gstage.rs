@@ -1,0 +1,2 @@
+//! Criterion benchmarks of the gstage crate.
+fn main() {}

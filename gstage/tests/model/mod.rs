@@ -1,0 +1,607 @@
+//! A software model of the host and of L1 for the tests, benches and fuzz targets:
+//! a frame pool, L1 guest memory, an L1 table builder, the host's map of L1, and a reference
+//! two-stage translation written straight from the spec, independently of the crate's walker.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+
+use gstage::{
+    FrameKind, FramePool, Hgatp, HostFrame, HostMapping, L1AddressMap, MemoryFault, Perms,
+    PteMemory, PteWidth,
+};
+
+/// Host PA of the pool's first frame (16 KiB aligned).
+pub const POOL_BASE: u64 = 0x10_0000_0000;
+
+/// A frame pool over a vector; checks that frees match allocations.
+pub struct VecPool {
+    words: Vec<u64>,
+    used: Vec<bool>,
+    hint: usize,
+    in_use: usize,
+}
+
+impl VecPool {
+    /// A pool of `frames` 4 KiB frames (a root takes four).
+    pub fn new(frames: usize) -> Self {
+        VecPool {
+            words: vec![0; frames * 512],
+            used: vec![false; frames],
+            hint: 0,
+            in_use: 0,
+        }
+    }
+
+    /// Frames (4 KiB) currently allocated.
+    pub fn in_use(&self) -> usize {
+        self.in_use
+    }
+
+    fn index(&self, frame: HostFrame) -> usize {
+        let off = frame
+            .pa()
+            .checked_sub(POOL_BASE)
+            .expect("frame below the pool");
+        assert_eq!(off % 4096, 0, "unaligned frame");
+        let i = (off / 4096) as usize;
+        assert!(i < self.used.len(), "frame beyond the pool");
+        assert!(self.used[i], "frame {:#x} used while free", frame.pa());
+        i
+    }
+}
+
+impl FramePool for VecPool {
+    fn alloc(&mut self, kind: FrameKind) -> Option<HostFrame> {
+        let n = self.used.len();
+        let (count, step) = match kind {
+            FrameKind::Table => (1, 1),
+            FrameKind::Root => (4, 4),
+        };
+        let start = if kind == FrameKind::Table {
+            self.hint
+        } else {
+            0
+        };
+        let mut i = start - start % step;
+        for _ in 0..n.div_ceil(step) {
+            if i + count > n {
+                i = 0;
+            }
+            if self.used[i..i + count].iter().all(|u| !u) {
+                self.used[i..i + count].iter_mut().for_each(|u| *u = true);
+                self.words[i * 512..(i + count) * 512].fill(0);
+                self.in_use += count;
+                if kind == FrameKind::Table {
+                    self.hint = i + 1;
+                }
+                return Some(HostFrame::new(POOL_BASE + i as u64 * 4096, kind));
+            }
+            i += step;
+        }
+        None
+    }
+
+    fn free(&mut self, frame: HostFrame) {
+        let i = self.index(frame);
+        let count = frame.kind().entries() / 512;
+        assert!(self.used[i..i + count].iter().all(|u| *u), "double free");
+        self.used[i..i + count].iter_mut().for_each(|u| *u = false);
+        self.in_use -= count;
+    }
+
+    fn table(&self, frame: HostFrame) -> &[u64] {
+        let i = self.index(frame);
+        &self.words[i * 512..i * 512 + frame.kind().entries()]
+    }
+
+    fn table_mut(&mut self, frame: HostFrame) -> &mut [u64] {
+        let i = self.index(frame);
+        &mut self.words[i * 512..i * 512 + frame.kind().entries()]
+    }
+}
+
+impl PteMemory for VecPool {
+    fn read_pte(&mut self, addr: u64, _: PteWidth) -> Result<u64, MemoryFault> {
+        let i = addr.checked_sub(POOL_BASE).ok_or(MemoryFault)? / 8;
+        self.words.get(i as usize).copied().ok_or(MemoryFault)
+    }
+
+    fn compare_exchange_pte(
+        &mut self,
+        addr: u64,
+        w: PteWidth,
+        current: u64,
+        new: u64,
+    ) -> Result<u64, MemoryFault> {
+        let found = self.read_pte(addr, w)?;
+        if found == current {
+            self.words[((addr - POOL_BASE) / 8) as usize] = new;
+        }
+        Ok(found)
+    }
+}
+
+/// L1 guest-physical memory: sparse words, backed below `size`.
+#[derive(Clone, Default)]
+pub struct L1Memory {
+    pub words: HashMap<u64, u64>,
+    pub size: u64,
+    pub reads: u64,
+}
+
+impl L1Memory {
+    pub fn new(size: u64) -> Self {
+        L1Memory {
+            words: HashMap::new(),
+            size,
+            reads: 0,
+        }
+    }
+
+    pub fn read(&self, addr: u64, width: PteWidth) -> Option<u64> {
+        if addr >= self.size || !addr.is_multiple_of(width.bytes()) {
+            return None;
+        }
+        let word = self.words.get(&(addr & !7)).copied().unwrap_or(0);
+        Some(match width {
+            PteWidth::Bits64 => word,
+            PteWidth::Bits32 => (word >> ((addr & 4) * 8)) & 0xffff_ffff,
+        })
+    }
+
+    pub fn write(&mut self, addr: u64, width: PteWidth, value: u64) {
+        let word = self.words.entry(addr & !7).or_insert(0);
+        match width {
+            PteWidth::Bits64 => *word = value,
+            PteWidth::Bits32 => {
+                let shift = (addr & 4) * 8;
+                *word = (*word & !(0xffff_ffff << shift)) | ((value & 0xffff_ffff) << shift);
+            }
+        }
+    }
+}
+
+impl PteMemory for L1Memory {
+    fn read_pte(&mut self, addr: u64, width: PteWidth) -> Result<u64, MemoryFault> {
+        self.reads += 1;
+        self.read(addr, width).ok_or(MemoryFault)
+    }
+
+    fn compare_exchange_pte(
+        &mut self,
+        addr: u64,
+        width: PteWidth,
+        current: u64,
+        new: u64,
+    ) -> Result<u64, MemoryFault> {
+        let found = self.read(addr, width).ok_or(MemoryFault)?;
+        if found == current {
+            self.write(addr, width, new);
+        }
+        Ok(found)
+    }
+}
+
+/// Shape of a G-stage mode for the reference: (levels, bits per level, root bits, PTE bytes).
+pub fn shape(mode: gstage::GStageMode) -> (u32, u32, u32, u64) {
+    use gstage::GStageMode::*;
+    match mode {
+        Sv32x4 => (2, 10, 12, 4),
+        Sv39x4 => (3, 9, 11, 8),
+        Sv48x4 => (4, 9, 11, 8),
+        Sv57x4 => (5, 9, 11, 8),
+        Bare => (0, 0, 0, 8),
+    }
+}
+
+fn width_of(bytes: u64) -> PteWidth {
+    if bytes == 4 {
+        PteWidth::Bits32
+    } else {
+        PteWidth::Bits64
+    }
+}
+
+/// PTE flag bits, written out as the spec numbers them.
+pub const V: u64 = 1;
+pub const R: u64 = 2;
+pub const W: u64 = 4;
+pub const X: u64 = 8;
+pub const U: u64 = 16;
+pub const G: u64 = 32;
+pub const A: u64 = 64;
+pub const D: u64 = 128;
+
+/// Builds L1 G-stage tables in [`L1Memory`], allocating tables from a bump pointer.
+pub struct L1Builder {
+    pub mode: gstage::GStageMode,
+    pub root: u64,
+    pub next_table: u64,
+    pub table_limit: u64,
+}
+
+impl L1Builder {
+    /// Tables live in `[root, limit)`; the root (16 KiB) comes first.
+    pub fn new(mode: gstage::GStageMode, root: u64, limit: u64) -> Self {
+        L1Builder {
+            mode,
+            root,
+            next_table: root + 0x4000,
+            table_limit: limit,
+        }
+    }
+
+    /// Address of the entry for `gpa` at `level`, creating tables above it; `None` if a leaf
+    /// is in the way or the table area is full.
+    pub fn entry_addr(&mut self, mem: &mut L1Memory, gpa: u64, level: u32) -> Option<u64> {
+        let (levels, bits, root_bits, bytes) = shape(self.mode);
+        let mut table = self.root;
+        let mut lv = levels - 1;
+        loop {
+            let b = if lv == levels - 1 { root_bits } else { bits };
+            let idx = (gpa >> (12 + bits * lv)) & ((1 << b) - 1);
+            let addr = table + idx * bytes;
+            if lv == level {
+                return Some(addr);
+            }
+            let pte = mem.read(addr, width_of(bytes)).unwrap_or(0);
+            if pte & V == 0 {
+                if self.next_table + 4096 > self.table_limit {
+                    return None;
+                }
+                let t = self.next_table;
+                self.next_table += 4096;
+                mem.write(addr, width_of(bytes), ((t >> 12) << 10) | V);
+                table = t;
+            } else if pte & (R | X) != 0 {
+                return None;
+            } else {
+                table = ((pte >> 10) & ((1 << 44) - 1)) << 12;
+            }
+            lv -= 1;
+        }
+    }
+
+    /// Maps `gpa` at `level` to `l1_pa` with `flags` (V added).
+    pub fn map(
+        &mut self,
+        mem: &mut L1Memory,
+        gpa: u64,
+        level: u32,
+        l1_pa: u64,
+        flags: u64,
+    ) -> Option<u64> {
+        let (_, _, _, bytes) = shape(self.mode);
+        let addr = self.entry_addr(mem, gpa, level)?;
+        mem.write(addr, width_of(bytes), ((l1_pa >> 12) << 10) | flags | V);
+        Some(addr)
+    }
+}
+
+/// One region of the host's map of L1.
+#[derive(Clone, Copy, Debug)]
+pub struct Region {
+    pub l1_base: u64,
+    pub size_log2: u32,
+    pub host_base: u64,
+    pub perms: Perms,
+}
+
+/// The host's map of L1 GPAs: non-overlapping aligned regions.
+#[derive(Clone, Default, Debug)]
+pub struct HostMap {
+    pub regions: Vec<Region>,
+}
+
+impl HostMap {
+    pub fn region(&self, l1_gpa: u64) -> Option<&Region> {
+        self.regions
+            .iter()
+            .find(|r| l1_gpa >> r.size_log2 == r.l1_base >> r.size_log2)
+    }
+
+    /// Union of the permissions the host grants on host page `host_pa` (through any L1 GPA).
+    pub fn granted_host_perms(&self, host_pa: u64) -> Perms {
+        let mut p = Perms::empty();
+        for r in &self.regions {
+            if host_pa >> r.size_log2 == r.host_base >> r.size_log2 {
+                p |= r.perms;
+            }
+        }
+        p
+    }
+}
+
+impl L1AddressMap for HostMap {
+    fn translate(&self, l1_gpa: u64) -> Option<HostMapping> {
+        let r = self.region(l1_gpa)?;
+        let mask = (1u64 << r.size_log2) - 1;
+        Some(HostMapping {
+            host_pa: r.host_base | (l1_gpa & mask),
+            size_log2: r.size_log2,
+            perms: r.perms,
+        })
+    }
+}
+
+/// Kinds of access for the reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Fetch,
+    Load,
+    Store,
+}
+
+impl Kind {
+    pub fn access(self) -> gstage::Access {
+        gstage::Access::explicit(match self {
+            Kind::Fetch => gstage::AccessType::Fetch,
+            Kind::Load => gstage::AccessType::Load,
+            Kind::Store => gstage::AccessType::Store,
+        })
+    }
+
+    pub fn cause(self) -> u64 {
+        match self {
+            Kind::Fetch => 20,
+            Kind::Load => 21,
+            Kind::Store => 23,
+        }
+    }
+
+    pub fn needs(self) -> Perms {
+        match self {
+            Kind::Fetch => Perms::X,
+            Kind::Load => Perms::R,
+            Kind::Store => Perms::R | Perms::W,
+        }
+    }
+}
+
+/// Outcome of the reference two-stage translation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefOutcome {
+    /// Host PA and the permissions both stages grant now (W only with D set, Svade).
+    Mapped {
+        l1_gpa: u64,
+        host_pa: u64,
+        perms: Perms,
+        l1_size_log2: u32,
+    },
+    /// L1's G-stage faults with this cause.
+    L1Fault { cause: u64 },
+    /// An L1 page-table read left L1 memory.
+    L1AccessFault,
+    /// The L1 GPA has no host memory.
+    Unbacked { l1_gpa: u64 },
+    /// The host denies the access.
+    HostDenied,
+}
+
+/// L1's G-stage walk from the spec's algorithm (Svade, no PBMT/NAPOT/Svrsw60t59b).
+pub fn reference_l1_walk(
+    mem: &L1Memory,
+    mode: gstage::GStageMode,
+    root: u64,
+    gpa: u64,
+    kind: Kind,
+) -> Result<(u64, Perms, u32), RefOutcome> {
+    if mode == gstage::GStageMode::Bare {
+        return Ok((gpa, Perms::all(), 64));
+    }
+    let fault = Err(RefOutcome::L1Fault {
+        cause: kind.cause(),
+    });
+    let (levels, bits, root_bits, bytes) = shape(mode);
+    let gpa_bits = 12 + bits * (levels - 1) + root_bits;
+    if gpa >> gpa_bits != 0 {
+        return fault;
+    }
+    let mut a = root;
+    let mut i = levels as i64 - 1;
+    loop {
+        if i < 0 {
+            return fault;
+        }
+        let lv = i as u32;
+        let b = if lv == levels - 1 { root_bits } else { bits };
+        let vpn = (gpa >> (12 + bits * lv)) & ((1 << b) - 1);
+        let Some(pte) = mem.read(a + vpn * bytes, width_of(bytes)) else {
+            return Err(RefOutcome::L1AccessFault);
+        };
+        let (r, w, x) = (pte & R != 0, pte & W != 0, pte & X != 0);
+        if pte & V == 0 || (!r && w) {
+            return fault;
+        }
+        if bytes == 8 && pte >> 54 != 0 {
+            return fault;
+        }
+        let ppn_bits = if bytes == 8 { 44 } else { 22 };
+        let ppn = (pte >> 10) & ((1 << ppn_bits) - 1);
+        if !r && !x {
+            if pte & (A | D | U) != 0 {
+                return fault;
+            }
+            a = ppn << 12;
+            i -= 1;
+            continue;
+        }
+        if pte & U == 0 {
+            return fault;
+        }
+        let perms = Perms::from_bits_truncate(pte & (R | W | X));
+        if !perms.contains(kind.needs()) {
+            return fault;
+        }
+        let shift = 12 + bits * lv;
+        if ppn & ((1 << (shift - 12)) - 1) != 0 {
+            return fault;
+        }
+        if pte & A == 0 || (kind == Kind::Store && pte & D == 0) {
+            return fault;
+        }
+        let mut granted = perms;
+        if pte & D == 0 {
+            granted.remove(Perms::W);
+        }
+        let mask = (1u64 << shift) - 1;
+        return Ok(((ppn << 12) & !mask | (gpa & mask), granted, shift));
+    }
+}
+
+/// The reference two-stage translation: L1's G-stage then the host's map, every time.
+pub fn reference(mem: &L1Memory, hgatp: Hgatp, map: &HostMap, gpa: u64, kind: Kind) -> RefOutcome {
+    let root = hgatp.root_pa();
+    let (l1_gpa, l1_perms, l1_size_log2) =
+        match reference_l1_walk(mem, hgatp.mode(), root, gpa, kind) {
+            Ok(t) => t,
+            Err(e) => return e,
+        };
+    let Some(r) = map.region(l1_gpa) else {
+        return RefOutcome::Unbacked { l1_gpa };
+    };
+    if !r.perms.contains(kind.needs()) {
+        return RefOutcome::HostDenied;
+    }
+    let mask = (1u64 << r.size_log2) - 1;
+    let mut perms = l1_perms & r.perms;
+    if !perms.contains(Perms::R) {
+        perms.remove(Perms::W);
+    }
+    RefOutcome::Mapped {
+        l1_gpa,
+        host_pa: r.host_base | (l1_gpa & mask),
+        perms,
+        l1_size_log2,
+    }
+}
+
+/// A leaf of a shadow table, read back without the crate: (first GPA, size log2, PTE).
+pub fn leaves_of(pool: &VecPool, hgatp: Hgatp) -> Vec<(u64, u32, u64)> {
+    let (levels, bits, root_bits, _) = shape(hgatp.mode());
+    let mut out = Vec::new();
+    let mut stack = vec![(hgatp.root_pa(), levels - 1, 0u64)];
+    while let Some((table, lv, base)) = stack.pop() {
+        let b = if lv == levels - 1 { root_bits } else { bits };
+        let kind = if lv == levels - 1 {
+            FrameKind::Root
+        } else {
+            FrameKind::Table
+        };
+        let words = pool.table(HostFrame::new(table, kind)).to_vec();
+        for (i, &pte) in words.iter().enumerate().take(1 << b) {
+            if pte & V == 0 {
+                continue;
+            }
+            let gpa = base | ((i as u64) << (12 + bits * lv));
+            if pte & (R | W | X) != 0 {
+                out.push((gpa, 12 + bits * lv, pte));
+            } else {
+                assert!(lv > 0, "pointer at level 0 in a shadow table");
+                stack.push((((pte >> 10) & ((1 << 44) - 1)) << 12, lv - 1, gpa));
+            }
+        }
+    }
+    out
+}
+
+/// Checks the isolation invariant on every leaf of a shadow table: it maps only host memory
+/// the host map grants, with no more than the host grants, as a valid G-stage leaf (U=1,
+/// no reserved bits, W only with R). Returns a description of the first violation.
+pub fn check_isolation(pool: &VecPool, hgatp: Hgatp, map: &HostMap) -> Result<usize, String> {
+    let leaves = leaves_of(pool, hgatp);
+    for &(gpa, size_log2, pte) in &leaves {
+        let perms = Perms::from_bits_truncate(pte & (R | W | X));
+        if pte & U == 0 || pte >> 54 != 0 || (perms.contains(Perms::W) && !perms.contains(Perms::R))
+        {
+            return Err(format!("malformed shadow leaf {pte:#x} at {gpa:#x}"));
+        }
+        let host = ((pte >> 10) & ((1 << 44) - 1)) << 12;
+        if host & ((1 << size_log2) - 1) != 0 {
+            return Err(format!("misaligned shadow leaf at {gpa:#x}"));
+        }
+        let pages = 1u64 << (size_log2 - 12);
+        let step = (pages / 8).max(1);
+        let mut p = 0;
+        while p < pages {
+            let h = host + p * 4096;
+            let granted = map.granted_host_perms(h);
+            if !granted.contains(perms) {
+                return Err(format!(
+                    "shadow leaf at {gpa:#x} maps host {h:#x} with {perms:?}, host grants {granted:?}"
+                ));
+            }
+            p = if p + step >= pages && p != pages - 1 {
+                pages - 1
+            } else {
+                p + step
+            };
+        }
+    }
+    Ok(leaves.len())
+}
+
+/// Checks coherence at `gpa`: a shadow hit must agree with the reference two-stage
+/// translation (same host address, permissions within what the reference grants).
+pub fn check_coherent_at(
+    pool: &VecPool,
+    shadow_hgatp: Hgatp,
+    l1: &L1Memory,
+    l1_hgatp: Hgatp,
+    map: &HostMap,
+    gpa: u64,
+) -> Result<(), String> {
+    let Some((base, size_log2, pte)) = shadow_leaf_at(pool, shadow_hgatp, gpa) else {
+        return Ok(());
+    };
+    let perms = Perms::from_bits_truncate(pte & (R | W | X));
+    let host = (((pte >> 10) & ((1 << 44) - 1)) << 12) | (gpa - base);
+    for kind in [Kind::Fetch, Kind::Load, Kind::Store] {
+        if !perms.contains(kind.needs()) {
+            continue;
+        }
+        match reference(l1, l1_hgatp, map, gpa, kind) {
+            RefOutcome::Mapped {
+                host_pa,
+                perms: ref_perms,
+                ..
+            } if host_pa == host && ref_perms.contains(perms) => {}
+            other => {
+                return Err(format!(
+                    "stale shadow at {gpa:#x} (size 2^{size_log2}): shadow {host:#x} {perms:?} for {kind:?}, reference {other:?}"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The shadow leaf for `gpa`, read without the crate.
+pub fn shadow_leaf_at(pool: &VecPool, hgatp: Hgatp, gpa: u64) -> Option<(u64, u32, u64)> {
+    let (levels, bits, root_bits, _) = shape(hgatp.mode());
+    if gpa >> (12 + bits * (levels - 1) + root_bits) != 0 {
+        return None;
+    }
+    let mut table = hgatp.root_pa();
+    let mut lv = levels - 1;
+    loop {
+        let b = if lv == levels - 1 { root_bits } else { bits };
+        let kind = if lv == levels - 1 {
+            FrameKind::Root
+        } else {
+            FrameKind::Table
+        };
+        let shift = 12 + bits * lv;
+        let pte =
+            pool.table(HostFrame::new(table, kind))[((gpa >> shift) & ((1 << b) - 1)) as usize];
+        if pte & V == 0 {
+            return None;
+        }
+        if pte & (R | W | X) != 0 {
+            return Some((gpa & !((1u64 << shift) - 1), shift, pte));
+        }
+        assert!(lv > 0, "pointer at level 0 in a shadow table");
+        table = ((pte >> 10) & ((1 << 44) - 1)) << 12;
+        lv -= 1;
+    }
+}
