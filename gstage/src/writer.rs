@@ -243,6 +243,7 @@ impl GStageTable {
             }
             if is_table {
                 free_tree(pool, scheme, child(pte), lv - 1);
+                pool.free(child(pte));
                 fences.push(self.fence_vmid());
             } else if pte.is_valid() {
                 fences.push(self.fence_gpa(gpa));
