@@ -9,10 +9,16 @@ use crate::error::SbiError;
 /// A validated set of harts, every one of them below the machine's hart count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct HartMask {
-    /// Bit n set: hart `base + n` is named.
-    bits: u64,
-    base: u32,
+    set: Set,
     hart_count: u32,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Set {
+    /// Every hart of the machine.
+    All,
+    /// Bit n set: hart `base + n`, which exists.
+    Bits { base: u32, bits: u64 },
 }
 
 impl HartMask {
@@ -34,8 +40,7 @@ impl HartMask {
         }
         if hart_mask == 0 {
             return Ok(Self {
-                bits: 0,
-                base: 0,
+                set: Set::Bits { base: 0, bits: 0 },
                 hart_count,
             });
         }
@@ -43,9 +48,11 @@ impl HartMask {
         let highest_bit = 63 - hart_mask.leading_zeros() as u64;
         match hart_mask_base.checked_add(highest_bit) {
             Some(highest) if highest < hart_count as u64 => Ok(Self {
-                bits: hart_mask,
                 // highest < hart_count, so the base fits in u32.
-                base: hart_mask_base as u32,
+                set: Set::Bits {
+                    base: hart_mask_base as u32,
+                    bits: hart_mask,
+                },
                 hart_count,
             }),
             _ => Err(SbiError::InvalidParam),
@@ -55,42 +62,74 @@ impl HartMask {
     /// Every hart of a machine with `hart_count` harts.
     pub const fn all(hart_count: u32) -> Self {
         Self {
-            bits: u64::MAX,
-            base: u32::MAX,
+            set: Set::All,
             hart_count,
         }
     }
 
     /// Whether the mask names every hart (a base of -1).
     pub const fn is_all(&self) -> bool {
-        self.base == u32::MAX
+        matches!(self.set, Set::All)
     }
 
     /// Whether `hart` is in the set.
     pub const fn contains(&self, hart: u32) -> bool {
-        if hart >= self.hart_count {
-            false
-        } else if self.is_all() {
-            true
-        } else {
-            match hart.checked_sub(self.base) {
-                Some(bit) if bit < 64 => self.bits & (1 << bit) != 0,
+        match self.set {
+            Set::All => hart < self.hart_count,
+            Set::Bits { base, bits } => match hart.checked_sub(base) {
+                Some(bit) if bit < 64 => bits & (1 << bit) != 0,
                 _ => false,
-            }
+            },
         }
     }
 
     /// The harts in the set, in increasing order.
-    pub fn iter(&self) -> impl Iterator<Item = u32> + '_ {
-        let (first, end) = if self.is_all() {
-            (0, self.hart_count)
-        } else {
-            let span = 64 - self.bits.leading_zeros();
-            (
-                self.base,
-                self.base.saturating_add(span).min(self.hart_count),
-            )
-        };
-        (first..end).filter(|&hart| self.contains(hart))
+    pub const fn iter(&self) -> HartIter {
+        HartIter {
+            mask: *self,
+            next_of_all: 0,
+        }
+    }
+}
+
+impl IntoIterator for HartMask {
+    type Item = u32;
+    type IntoIter = HartIter;
+
+    fn into_iter(self) -> HartIter {
+        self.iter()
+    }
+}
+
+/// The harts of a [`HartMask`], in increasing order.
+#[derive(Clone, Debug)]
+pub struct HartIter {
+    mask: HartMask,
+    /// For a mask of every hart: the next hart to yield.
+    next_of_all: u32,
+}
+
+impl Iterator for HartIter {
+    type Item = u32;
+
+    fn next(&mut self) -> Option<u32> {
+        match &mut self.mask.set {
+            Set::All => {
+                let hart = self.next_of_all;
+                (hart < self.mask.hart_count).then(|| {
+                    self.next_of_all = hart + 1;
+                    hart
+                })
+            }
+            Set::Bits { base, bits } => {
+                if *bits == 0 {
+                    return None;
+                }
+                let bit = bits.trailing_zeros();
+                *bits &= *bits - 1;
+                // Validated at construction: base + bit < hart_count, so no overflow.
+                Some(*base + bit)
+            }
+        }
     }
 }

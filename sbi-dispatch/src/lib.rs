@@ -103,6 +103,8 @@ mod outcome;
 mod rfence;
 mod system_reset;
 mod system_suspend;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod time;
 
 pub use absent::Absent;
@@ -112,7 +114,7 @@ pub use call::{SbiCall, Xlen};
 pub use console::Console;
 pub use dispatcher::Dispatcher;
 pub use error::{SbiError, SbiResult};
-pub use hart_mask::HartMask;
+pub use hart_mask::{HartIter, HartMask};
 pub use hsm::{HartState, Hsm, SuspendType};
 pub use ipi::Ipi;
 pub use legacy::Legacy;
