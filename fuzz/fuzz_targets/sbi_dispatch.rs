@@ -18,7 +18,10 @@ fuzz_target!(|input: Input| {
     let xlen = if input.rv32 { Xlen::Rv32 } else { Xlen::Rv64 };
     let mut sbi = full_dispatcher(platform(input.hart_count));
     let call = SbiCall::from_registers(&input.registers, xlen);
-    let mut log = Log { nacl_features: input.nacl_features & 0xf, ..Log::default() };
+    let mut log = Log {
+        nacl_features: input.nacl_features & 0xf,
+        ..Log::default()
+    };
     let outcome = sbi.dispatch(&mut log, &call);
     if let Err(broken) = check_dispatch(&sbi, &call, outcome, log.seen) {
         panic!("{broken}: {call:x?} -> {outcome:?}, seen {:?}", log.seen);

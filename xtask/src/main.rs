@@ -9,7 +9,7 @@
 mod tools;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::Instant;
 
 /// The bare-metal target every library crate must build for (proves `no_std`).
@@ -54,12 +54,30 @@ struct Stage {
 
 fn test() -> Result<(), String> {
     let stages = [
-        Stage { name: "format", run: check_format },
-        Stage { name: "clippy", run: clippy },
-        Stage { name: "unit, property and doc tests", run: unit_tests },
-        Stage { name: "loom models", run: loom_models },
-        Stage { name: "no_std build for riscv64", run: bare_metal_build },
-        Stage { name: "fuzz smoke", run: fuzz_smoke },
+        Stage {
+            name: "format",
+            run: check_format,
+        },
+        Stage {
+            name: "clippy",
+            run: clippy,
+        },
+        Stage {
+            name: "unit, property and doc tests",
+            run: unit_tests,
+        },
+        Stage {
+            name: "loom models",
+            run: loom_models,
+        },
+        Stage {
+            name: "no_std build for riscv64",
+            run: bare_metal_build,
+        },
+        Stage {
+            name: "fuzz smoke",
+            run: fuzz_smoke,
+        },
     ];
     let started = Instant::now();
     let mut passed = 0;
@@ -80,11 +98,25 @@ fn test() -> Result<(), String> {
 
 fn check_format() -> Result<(), String> {
     tools::cargo(&["fmt", "--all", "--check"])?;
-    tools::cargo(&["fmt", "--all", "--check", "--manifest-path", "fuzz/Cargo.toml"])
+    tools::cargo(&[
+        "fmt",
+        "--all",
+        "--check",
+        "--manifest-path",
+        "fuzz/Cargo.toml",
+    ])
 }
 
 fn clippy() -> Result<(), String> {
-    tools::cargo(&["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"])
+    tools::cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ])
 }
 
 fn unit_tests() -> Result<(), String> {
@@ -99,7 +131,8 @@ fn unit_tests() -> Result<(), String> {
 fn loom_models() -> Result<(), String> {
     for krate in library_crates()? {
         if root().join(&krate).join("tests/loom.rs").exists() {
-            let mut command = tools::cargo_command(&["test", "--release", "-p", &krate, "--test", "loom"]);
+            let mut command =
+                tools::cargo_command(&["test", "--release", "-p", &krate, "--test", "loom"]);
             command
                 .env("RUSTFLAGS", "--cfg loom")
                 .env("CARGO_TARGET_DIR", root().join("target/loom"));
@@ -141,14 +174,23 @@ fn fuzz(args: &[String]) -> Result<(), String> {
     if let Some(name) = &only
         && !targets.contains(name)
     {
-        return Err(format!("no fuzz target '{name}'; the targets are: {}", targets.join(", ")));
+        return Err(format!(
+            "no fuzz target '{name}'; the targets are: {}",
+            targets.join(", ")
+        ));
     }
     tools::ensure_fuzz_tools()?;
-    for target in targets.iter().filter(|t| only.as_ref().is_none_or(|o| o == *t)) {
+    for target in targets
+        .iter()
+        .filter(|t| only.as_ref().is_none_or(|o| o == *t))
+    {
         let mut libfuzzer = Vec::new();
         if smoke {
             libfuzzer.push(format!("-runs={SMOKE_RUNS}"));
-            libfuzzer.push(format!("-max_total_time={}", seconds.unwrap_or(SMOKE_SECONDS)));
+            libfuzzer.push(format!(
+                "-max_total_time={}",
+                seconds.unwrap_or(SMOKE_SECONDS)
+            ));
         } else if let Some(seconds) = seconds {
             libfuzzer.push(format!("-max_total_time={seconds}"));
         }
@@ -164,7 +206,12 @@ fn library_crates() -> Result<Vec<String>, String> {
     for entry in std::fs::read_dir(root()).map_err(|e| format!("cannot list the workspace: {e}"))? {
         let path = entry.map_err(|e| e.to_string())?.path();
         if path.join("Cargo.toml").is_file() && path.join("src/lib.rs").is_file() {
-            crates.push(path.file_name().unwrap_or_default().to_string_lossy().into_owned());
+            crates.push(
+                path.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
         }
     }
     crates.sort();
@@ -175,10 +222,17 @@ fn library_crates() -> Result<Vec<String>, String> {
 fn fuzz_targets() -> Result<Vec<String>, String> {
     let dir = root().join("fuzz/fuzz_targets");
     let mut targets = Vec::new();
-    for entry in std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))? {
+    for entry in
+        std::fs::read_dir(&dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+    {
         let path = entry.map_err(|e| e.to_string())?.path();
         if path.extension().is_some_and(|e| e == "rs") {
-            targets.push(path.file_stem().unwrap_or_default().to_string_lossy().into_owned());
+            targets.push(
+                path.file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+            );
         }
     }
     targets.sort();

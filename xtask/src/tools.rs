@@ -44,15 +44,19 @@ fn succeeds(program: &str, args: &[&str]) -> bool {
 /// cargo-fuzz needs a nightly toolchain (for the sanitizer flags) and the cargo-fuzz binary.
 pub fn ensure_fuzz_tools() -> Result<(), String> {
     if !succeeds("rustup", &["--version"]) {
-        return Err("rustup is not installed; install it from https://rustup.rs, then run this again".into());
+        return Err(
+            "rustup is not installed; install it from https://rustup.rs, then run this again"
+                .into(),
+        );
     }
     if !succeeds("rustup", &["run", "nightly", "rustc", "--version"]) {
         run(Command::new("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))
             .map_err(|e| format!("could not install the nightly toolchain ({e}); run 'rustup toolchain install nightly --profile minimal'"))?;
     }
     if !succeeds("cargo", &["fuzz", "--version"]) {
-        run(&mut cargo_command(&["install", "cargo-fuzz", "--locked"]))
-            .map_err(|e| format!("could not install cargo-fuzz ({e}); run 'cargo install cargo-fuzz --locked'"))?;
+        run(&mut cargo_command(&["install", "cargo-fuzz", "--locked"])).map_err(|e| {
+            format!("could not install cargo-fuzz ({e}); run 'cargo install cargo-fuzz --locked'")
+        })?;
     }
     Ok(())
 }
