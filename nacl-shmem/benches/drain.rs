@@ -1,8 +1,8 @@
 //! The provider's full drains and the consumer's CSR write (figures in BENCHMARKS.md).
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 use nacl_shmem::hfence::{HfenceRequest, PageRange};
-use nacl_shmem::layout::hfence_entries;
+use nacl_shmem::layout::{self, hfence_entries};
 use nacl_shmem::provider::HfenceTarget;
 use nacl_shmem::{ByteShmem, Consumer, CsrSlot, Provider, Xlen};
 use std::hint::black_box;
@@ -44,47 +44,59 @@ fn image_with_full_hfence_queue(xlen: Xlen) -> Vec<u8> {
     bytes
 }
 
+/// Restores `region` of `bytes` from `image` (the drain cleared it), then runs `drain`.
+fn restore_then<R>(
+    bytes: &mut [u8],
+    image: &[u8],
+    region: std::ops::Range<usize>,
+    drain: impl FnOnce(&mut [u8]) -> R,
+) -> R {
+    bytes[region.clone()].copy_from_slice(&image[region]);
+    drain(bytes)
+}
+
 fn drain_dirty(c: &mut Criterion) {
+    let bitmap =
+        layout::DIRTY_BITMAP_OFFSET..layout::DIRTY_BITMAP_OFFSET + layout::DIRTY_BITMAP_SIZE;
     for xlen in Xlen::ALL {
         let all = image_with_dirty(xlen, CsrSlot::all().map(|s| u64::from(s.csr())));
         let defined = image_with_dirty(xlen, DEFINED_H_VS_CSRS.iter().copied());
         for (name, image) in [("all_1024_slots", &all), ("52_defined_h_vs_csrs", &defined)] {
+            let mut bytes = image.clone();
             c.bench_function(&format!("provider_drain_dirty_csrs/{xlen:?}/{name}"), |b| {
-                b.iter_batched_ref(
-                    || image.clone(),
-                    |bytes| {
+                b.iter(|| {
+                    restore_then(&mut bytes, image, bitmap.clone(), |bytes| {
                         let mut l0 = Provider::new(ByteShmem::new(bytes, xlen).unwrap());
                         let mut sum = 0u64;
                         let n = l0.drain_dirty_csrs(|csr, value| {
                             sum = sum.wrapping_add(u64::from(csr) ^ value)
                         });
                         black_box((n, sum))
-                    },
-                    BatchSize::SmallInput,
-                )
+                    })
+                })
             });
         }
     }
 }
 
 fn drain_hfence(c: &mut Criterion) {
+    let area = layout::HFENCE_OFFSET..layout::HFENCE_OFFSET + layout::HFENCE_SIZE;
     for xlen in Xlen::ALL {
         let image = image_with_full_hfence_queue(xlen);
+        let mut bytes = image.clone();
         let name = format!(
             "provider_sync_hfence_all/{xlen:?}/full_{}_entries",
             hfence_entries(xlen)
         );
         c.bench_function(&name, |b| {
-            b.iter_batched_ref(
-                || image.clone(),
-                |bytes| {
+            b.iter(|| {
+                restore_then(&mut bytes, &image, area.clone(), |bytes| {
                     let mut l0 = Provider::new(ByteShmem::new(bytes, xlen).unwrap());
                     let mut last = None;
                     let n = l0.sync_hfence(HfenceTarget::All, |t| last = Some(t.decoded));
                     black_box((n, last))
-                },
-                BatchSize::SmallInput,
-            )
+                })
+            })
         });
     }
 }

@@ -108,14 +108,27 @@ fn word_range(
 
 fn read_le(bytes: &[u8], offset: usize, xlen: Xlen) -> Result<u64, AccessError> {
     let range = word_range(offset, xlen.word_bytes(), bytes.len())?;
-    let mut word = [0u8; 8];
-    word[..xlen.word_bytes()].copy_from_slice(&bytes[range]);
-    Ok(u64::from_le_bytes(word))
+    // One fixed-size load per XLEN (a length known at compile time, so no memcpy call).
+    let word = &bytes[range];
+    Ok(match xlen {
+        Xlen::Rv32 => u64::from(u32::from_le_bytes(
+            word.try_into()
+                .map_err(|_| AccessError::OutOfBounds { offset })?,
+        )),
+        Xlen::Rv64 => u64::from_le_bytes(
+            word.try_into()
+                .map_err(|_| AccessError::OutOfBounds { offset })?,
+        ),
+    })
 }
 
 fn write_le(bytes: &mut [u8], offset: usize, xlen: Xlen, value: u64) -> Result<(), AccessError> {
     let range = word_range(offset, xlen.word_bytes(), bytes.len())?;
-    bytes[range].copy_from_slice(&value.to_le_bytes()[..xlen.word_bytes()]);
+    let word = &mut bytes[range];
+    match xlen {
+        Xlen::Rv32 => word.copy_from_slice(&(value as u32).to_le_bytes()),
+        Xlen::Rv64 => word.copy_from_slice(&value.to_le_bytes()),
+    }
     Ok(())
 }
 

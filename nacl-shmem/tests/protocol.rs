@@ -568,3 +568,46 @@ fn page_range_covering_rounds_out_to_whole_pages_and_rejects_empty_or_overflowin
     assert_eq!(PageRange::new(51, 1, 1).unwrap().last(), u64::MAX);
     assert_eq!(PageRange::new(51, 1, 2), Err(RangeError::Overflow));
 }
+
+#[test]
+fn the_typed_layout_fields_hold_what_the_word_accesses_wrote() {
+    use zerocopy::FromZeros;
+    let mut shmem = layout::Shmem64::new_zeroed();
+    let mut l1 = Consumer::new(&mut shmem);
+    l1.csr_write(HVIP, 0x1234_5678_9ABC).unwrap();
+    l1.queue_hfence(&HfenceRequest::VvmaAll { vmid: 3 }, || unreachable!())
+        .unwrap();
+    l1.set_sret_gpr(31, 0x31).unwrap();
+    l1.arm_autoswap_hstatus(0x80).unwrap();
+    assert_eq!(shmem.csr[slot(HVIP).index()].get(), 0x1234_5678_9ABC);
+    assert_eq!(
+        shmem.scratch.dirty_bitmap[0x145 / 64].get(),
+        1 << (0x145 % 64)
+    );
+    let entry = &shmem.scratch.hfence[0];
+    assert_eq!(
+        entry.config.get(),
+        HfenceRequest::VvmaAll { vmid: 3 }
+            .encode(Xlen::Rv64)
+            .unwrap()
+            .config
+    );
+    assert_eq!(shmem.scratch.sret.x[30].get(), 0x31);
+    assert_eq!(
+        (
+            shmem.scratch.autoswap.flags.get(),
+            shmem.scratch.autoswap.hstatus.get()
+        ),
+        (1, 0x80)
+    );
+
+    let mut shmem = layout::Shmem32::new_zeroed();
+    Consumer::new(&mut shmem)
+        .csr_write(HVIP, 0x1234_5678_9ABC)
+        .unwrap();
+    assert_eq!(shmem.csr[slot(HVIP).index()].get(), 0x5678_9ABC);
+    assert_eq!(
+        shmem.scratch.dirty_bitmap[0x145 / 32].get(),
+        1 << (0x145 % 32)
+    );
+}
