@@ -3,6 +3,8 @@
 //! two-stage translation written straight from the spec, independently of the crate's walker.
 #![allow(dead_code)]
 
+pub mod sim;
+
 use std::collections::HashMap;
 
 use gstage::{
@@ -30,6 +32,11 @@ impl VecPool {
             hint: 0,
             in_use: 0,
         }
+    }
+
+    /// Frames (4 KiB) in the pool.
+    pub fn capacity(&self) -> usize {
+        self.used.len()
     }
 
     /// Frames (4 KiB) currently allocated.
