@@ -136,7 +136,7 @@ impl Op {
                     Perms::R | Perms::X,
                     Perms::all(),
                 ][b[4] as usize % 4],
-                present: b[5] % 4 != 0,
+                present: !b[5].is_multiple_of(4),
             },
         }
     }
