@@ -1,0 +1,55 @@
+//! CSR numbers of the H extension and the VS CSRs (priv spec, "CSR Listing").
+#![allow(missing_docs)] // each constant is the spec's name for the number
+
+pub const HSTATUS: u16 = 0x600;
+pub const HEDELEG: u16 = 0x602;
+pub const HIDELEG: u16 = 0x603;
+pub const HIE: u16 = 0x604;
+pub const HTIMEDELTA: u16 = 0x605;
+pub const HCOUNTEREN: u16 = 0x606;
+pub const HGEIE: u16 = 0x607;
+pub const HVIEN: u16 = 0x608;
+pub const HVICTL: u16 = 0x609;
+pub const HENVCFG: u16 = 0x60a;
+pub const HSTATEEN0: u16 = 0x60c;
+pub const HSTATEEN1: u16 = 0x60d;
+pub const HSTATEEN2: u16 = 0x60e;
+pub const HSTATEEN3: u16 = 0x60f;
+pub const HEDELEGH: u16 = 0x612;
+pub const HIDELEGH: u16 = 0x613;
+pub const HTIMEDELTAH: u16 = 0x615;
+pub const HVIENH: u16 = 0x618;
+pub const HENVCFGH: u16 = 0x61a;
+pub const HSTATEEN0H: u16 = 0x61c;
+pub const HSTATEEN1H: u16 = 0x61d;
+pub const HSTATEEN2H: u16 = 0x61e;
+pub const HSTATEEN3H: u16 = 0x61f;
+pub const HTVAL: u16 = 0x643;
+pub const HIP: u16 = 0x644;
+pub const HVIP: u16 = 0x645;
+pub const HVIPRIO1: u16 = 0x646;
+pub const HVIPRIO2: u16 = 0x647;
+pub const HTINST: u16 = 0x64a;
+pub const HVIPH: u16 = 0x655;
+pub const HVIPRIO1H: u16 = 0x656;
+pub const HVIPRIO2H: u16 = 0x657;
+pub const HGATP: u16 = 0x680;
+pub const HGEIP: u16 = 0xe12;
+
+pub const VSSTATUS: u16 = 0x200;
+pub const VSIE: u16 = 0x204;
+pub const VSTVEC: u16 = 0x205;
+pub const VSIEH: u16 = 0x214;
+pub const VSSCRATCH: u16 = 0x240;
+pub const VSEPC: u16 = 0x241;
+pub const VSCAUSE: u16 = 0x242;
+pub const VSTVAL: u16 = 0x243;
+pub const VSIP: u16 = 0x244;
+pub const VSTIMECMP: u16 = 0x24d;
+pub const VSISELECT: u16 = 0x250;
+pub const VSIREG: u16 = 0x251;
+pub const VSIPH: u16 = 0x254;
+pub const VSTOPEI: u16 = 0x25c;
+pub const VSTIMECMPH: u16 = 0x25d;
+pub const VSATP: u16 = 0x280;
+pub const VSTOPI: u16 = 0xeb0;

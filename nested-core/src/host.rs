@@ -1,0 +1,60 @@
+//! The boundary with the host hypervisor (L0): what the engine asks of it.
+//!
+//! The engine never touches a real CSR, never dereferences guest memory and never allocates;
+//! the host implements these traits over its hardware (a test, over a software model).
+
+pub use gstage::{FrameKind, FramePool, HostFrame, HostMapping, L1AddressMap};
+
+/// An L1 guest-physical address the host does not back with memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemError;
+
+/// L1's guest-physical memory.
+pub trait GuestMemory {
+    /// Reads `buf.len()` bytes at `gpa`.
+    fn read(&self, gpa: u64, buf: &mut [u8]) -> Result<(), MemError>;
+    /// Writes `buf` at `gpa`.
+    fn write(&mut self, gpa: u64, buf: &[u8]) -> Result<(), MemError>;
+    /// Atomically replaces the little-endian u64 at `gpa` by `new` if it equals `old`;
+    /// returns the value found.
+    fn compare_exchange_u64(&mut self, gpa: u64, old: u64, new: u64) -> Result<u64, MemError>;
+}
+
+/// A fault the hardware raised while the host fetched an instruction of L1 (HLVX).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FetchFault {
+    /// The exception code the fetch raised.
+    pub cause: u64,
+}
+
+/// The real hart the L1 vCPU runs on.
+pub trait PhysicalHart {
+    /// Reads a real CSR (the vs* CSRs, hstatus, `time`, ...).
+    fn read_csr(&self, csr: u16) -> u64;
+    /// Writes a real CSR.
+    fn write_csr(&mut self, csr: u16, value: u64);
+    /// A real HFENCE.GVMA; `None` operands are x0. `gpa` is the address, not shifted.
+    fn hfence_gvma(&mut self, vmid: Option<u16>, gpa: Option<u64>);
+    /// A real HFENCE.VVMA for the guest of physical VMID `vmid` (the host switches hgatp's
+    /// VMID around it if needed); `None` operands are x0.
+    fn hfence_vvma(&mut self, vmid: u16, asid: Option<u16>, va: Option<u64>);
+    /// Fetches the 32-bit instruction L1 executed at guest virtual address `va` (HLVX.WU on
+    /// hardware), for when the trap did not report its bits.
+    fn fetch_instruction(&mut self, va: u64) -> Result<u32, FetchFault>;
+}
+
+/// Everything the engine needs from the host, as one bound.
+pub trait Host: GuestMemory + PhysicalHart + L1AddressMap + FramePool {}
+
+impl<T: GuestMemory + PhysicalHart + L1AddressMap + FramePool + ?Sized> Host for T {}
+
+/// Real CSR numbers the engine reads and writes through [`PhysicalHart`].
+pub mod real {
+    #![allow(missing_docs)] // each constant is the spec's name for the number
+    pub const VSSTATUS: u16 = 0x200;
+    pub const VSTVEC: u16 = 0x205;
+    pub const VSEPC: u16 = 0x241;
+    pub const VSCAUSE: u16 = 0x242;
+    pub const VSTVAL: u16 = 0x243;
+    pub const TIME: u16 = 0xc01;
+}
