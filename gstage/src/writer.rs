@@ -561,6 +561,10 @@ fn for_each_leaf<P: FramePool + ?Sized>(
     last: u64,
     f: &mut impl FnMut(u64, u8, Pte) -> Option<Pte>,
 ) {
+    if first >> scheme.input_bits() != 0 || first > last {
+        return;
+    }
+    let last = last.min(low_mask(scheme.input_bits()));
     let top = scheme.levels() - 1;
     // (table, first GPA the table maps, next index)
     let mut stack = [(root, 0u64, scheme.index(first, top)); 5];

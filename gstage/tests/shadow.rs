@@ -539,3 +539,23 @@ fn fill_without_an_active_context_maps_nothing() {
     w.key = ContextKey { vmid: 42, ..w.key };
     assert_eq!(w.fill(0x1000, load()), Err(FillError::NotActive));
 }
+
+#[test]
+fn a_context_mapping_1_gib_with_2_mib_pages_uses_one_table_below_the_root() {
+    let mut w = world();
+    for off in (0..1u64 << 30).step_by(1 << 21) {
+        w.b.map(&mut w.l1, (1 << 30) + off, 1, off, R | W | U | A | D)
+            .unwrap();
+    }
+    for off in (0..1u64 << 30).step_by(1 << 21) {
+        assert_eq!(
+            w.fill((1 << 30) + off + 0x800, load())
+                .unwrap()
+                .leaf
+                .size_log2(),
+            21
+        );
+    }
+    assert_eq!(w.mgr.frames_in_use(w.key, &w.pool), Some(2));
+    assert_eq!(w.pool.in_use(), 4 + 1);
+}
