@@ -57,18 +57,23 @@ pub trait WordAccess {
 }
 
 impl<T: WordAccess + ?Sized> WordAccess for &mut T {
+    #[inline]
     fn xlen(&self) -> Xlen {
         (**self).xlen()
     }
+    #[inline]
     fn read_word(&self, offset: usize) -> Result<u64, AccessError> {
         (**self).read_word(offset)
     }
+    #[inline]
     fn write_word(&mut self, offset: usize, value: u64) -> Result<(), AccessError> {
         (**self).write_word(offset, value)
     }
+    #[inline]
     fn read_word_acquire(&self, offset: usize) -> Result<u64, AccessError> {
         (**self).read_word_acquire(offset)
     }
+    #[inline]
     fn write_word_release(&mut self, offset: usize, value: u64) -> Result<(), AccessError> {
         (**self).write_word_release(offset, value)
     }
@@ -93,76 +98,86 @@ impl<'a> ByteShmem<'a> {
     }
 }
 
-/// The `len`-byte range at `offset`, if it is aligned to `len` and inside `len_total`.
-fn word_range(
-    offset: usize,
-    len: usize,
-    len_total: usize,
-) -> Result<core::ops::Range<usize>, AccessError> {
-    let end = offset
-        .checked_add(len)
-        .filter(|end| *end <= len_total && offset.is_multiple_of(len));
-    end.map(|end| offset..end)
-        .ok_or(AccessError::OutOfBounds { offset })
-}
-
-fn read_le(bytes: &[u8], offset: usize, xlen: Xlen) -> Result<u64, AccessError> {
-    let range = word_range(offset, xlen.word_bytes(), bytes.len())?;
-    // One fixed-size load per XLEN (a length known at compile time, so no memcpy call).
-    let word = &bytes[range];
-    Ok(match xlen {
-        Xlen::Rv32 => u64::from(u32::from_le_bytes(
-            word.try_into()
-                .map_err(|_| AccessError::OutOfBounds { offset })?,
-        )),
-        Xlen::Rv64 => u64::from_le_bytes(
-            word.try_into()
-                .map_err(|_| AccessError::OutOfBounds { offset })?,
-        ),
-    })
-}
-
-fn write_le(bytes: &mut [u8], offset: usize, xlen: Xlen, value: u64) -> Result<(), AccessError> {
-    let range = word_range(offset, xlen.word_bytes(), bytes.len())?;
-    let word = &mut bytes[range];
-    match xlen {
-        Xlen::Rv32 => word.copy_from_slice(&(value as u32).to_le_bytes()),
-        Xlen::Rv64 => word.copy_from_slice(&value.to_le_bytes()),
+/// The `N` bytes at `offset`, if `offset` is a multiple of `N` and they lie in `bytes`.
+#[inline]
+fn word<const N: usize>(bytes: &[u8], offset: usize) -> Option<&[u8; N]> {
+    if !offset.is_multiple_of(N) {
+        return None;
     }
-    Ok(())
+    bytes.get(offset..offset.checked_add(N)?)?.try_into().ok()
+}
+
+/// The mutable form of [`word`].
+#[inline]
+fn word_mut<const N: usize>(bytes: &mut [u8], offset: usize) -> Option<&mut [u8; N]> {
+    if !offset.is_multiple_of(N) {
+        return None;
+    }
+    bytes
+        .get_mut(offset..offset.checked_add(N)?)?
+        .try_into()
+        .ok()
+}
+
+#[inline]
+fn read_le(bytes: &[u8], offset: usize, xlen: Xlen) -> Result<u64, AccessError> {
+    // One fixed-size load per XLEN: the length is known at compile time.
+    let value = match xlen {
+        Xlen::Rv32 => word::<4>(bytes, offset).map(|w| u64::from(u32::from_le_bytes(*w))),
+        Xlen::Rv64 => word::<8>(bytes, offset).map(|w| u64::from_le_bytes(*w)),
+    };
+    value.ok_or(AccessError::OutOfBounds { offset })
+}
+
+#[inline]
+fn write_le(bytes: &mut [u8], offset: usize, xlen: Xlen, value: u64) -> Result<(), AccessError> {
+    let written = match xlen {
+        Xlen::Rv32 => word_mut::<4>(bytes, offset).map(|w| *w = (value as u32).to_le_bytes()),
+        Xlen::Rv64 => word_mut::<8>(bytes, offset).map(|w| *w = value.to_le_bytes()),
+    };
+    written.ok_or(AccessError::OutOfBounds { offset })
 }
 
 impl WordAccess for ByteShmem<'_> {
+    #[inline]
     fn xlen(&self) -> Xlen {
         self.xlen
     }
+    #[inline]
     fn read_word(&self, offset: usize) -> Result<u64, AccessError> {
         read_le(self.bytes, offset, self.xlen)
     }
+    #[inline]
     fn write_word(&mut self, offset: usize, value: u64) -> Result<(), AccessError> {
         write_le(self.bytes, offset, self.xlen, value)
     }
 }
 
 impl WordAccess for Shmem32 {
+    #[inline]
     fn xlen(&self) -> Xlen {
         Xlen::Rv32
     }
+    #[inline]
     fn read_word(&self, offset: usize) -> Result<u64, AccessError> {
         read_le(self.as_bytes(), offset, Xlen::Rv32)
     }
+    #[inline]
     fn write_word(&mut self, offset: usize, value: u64) -> Result<(), AccessError> {
         write_le(self.as_mut_bytes(), offset, Xlen::Rv32, value)
     }
 }
 
 impl WordAccess for Shmem64 {
+    #[inline]
     fn xlen(&self) -> Xlen {
         Xlen::Rv64
     }
+    #[inline]
     fn read_word(&self, offset: usize) -> Result<u64, AccessError> {
         read_le(self.as_bytes(), offset, Xlen::Rv64)
     }
+    #[inline]
     fn write_word(&mut self, offset: usize, value: u64) -> Result<(), AccessError> {
         write_le(self.as_mut_bytes(), offset, Xlen::Rv64, value)
     }

@@ -19,6 +19,7 @@ impl CsrSlot {
     /// (`csr >= 0x1000` or `csr & 0x300 != 0x200`).
     ///
     /// Takes any XLEN value, so that an SBI argument cannot alias a valid CSR by truncation.
+    #[inline]
     pub const fn from_csr(csr: u64) -> Option<CsrSlot> {
         if csr >= 0x1000 || csr & 0x300 != 0x200 {
             return None;
@@ -27,6 +28,7 @@ impl CsrSlot {
     }
 
     /// The slot with this index, if it is below 1024.
+    #[inline]
     pub const fn from_index(index: usize) -> Option<CsrSlot> {
         if index < CSR_SLOTS {
             Some(CsrSlot(index as u16))
@@ -36,16 +38,19 @@ impl CsrSlot {
     }
 
     /// The slot index, below 1024.
+    #[inline]
     pub const fn index(self) -> usize {
         self.0 as usize
     }
 
     /// The CSR number this slot holds (the inverse of [`CsrSlot::from_csr`]).
+    #[inline]
     pub const fn csr(self) -> u16 {
         ((self.0 & 0x300) << 2) | 0x200 | (self.0 & 0xFF)
     }
 
     /// The byte offset of the slot's word for `xlen`.
+    #[inline]
     pub const fn offset(self, xlen: crate::Xlen) -> usize {
         csr_slot_offset(xlen, self.index())
     }
@@ -65,11 +70,13 @@ impl TryFrom<u64> for CsrSlot {
 }
 
 /// Reads the word of `slot`.
+#[inline]
 pub fn read_slot<M: WordAccess + ?Sized>(mem: &M, slot: CsrSlot) -> Result<u64, AccessError> {
     mem.read_word(slot.offset(mem.xlen()))
 }
 
 /// Writes the word of `slot` (without touching the dirty bitmap).
+#[inline]
 pub fn write_slot<M: WordAccess + ?Sized>(
     mem: &mut M,
     slot: CsrSlot,

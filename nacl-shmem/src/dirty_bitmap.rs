@@ -10,6 +10,7 @@ use crate::csr_space::CsrSlot;
 use crate::layout::{CSR_SLOTS, dirty_bitmap_word_offset, dirty_bitmap_words};
 
 /// Where the dirty bit of `slot` lives: the byte offset of its word and the bit in that word.
+#[inline]
 pub const fn dirty_bit_location(xlen: Xlen, slot: CsrSlot) -> (usize, u32) {
     let bits = xlen.bits() as usize;
     (
@@ -19,12 +20,14 @@ pub const fn dirty_bit_location(xlen: Xlen, slot: CsrSlot) -> (usize, u32) {
 }
 
 /// Whether the dirty bit of `slot` is set.
+#[inline]
 pub fn is_dirty<M: WordAccess + ?Sized>(mem: &M, slot: CsrSlot) -> Result<bool, AccessError> {
     let (offset, bit) = dirty_bit_location(mem.xlen(), slot);
     Ok(mem.read_word_acquire(offset)? >> bit & 1 == 1)
 }
 
 /// Sets the dirty bit of `slot` (a read-modify-write of its word, released).
+#[inline]
 pub fn set_dirty<M: WordAccess + ?Sized>(mem: &mut M, slot: CsrSlot) -> Result<(), AccessError> {
     let (offset, bit) = dirty_bit_location(mem.xlen(), slot);
     let word = mem.read_word(offset)?;
@@ -32,6 +35,7 @@ pub fn set_dirty<M: WordAccess + ?Sized>(mem: &mut M, slot: CsrSlot) -> Result<(
 }
 
 /// Clears the dirty bit of `slot` (a read-modify-write of its word, released).
+#[inline]
 pub fn clear_dirty<M: WordAccess + ?Sized>(mem: &mut M, slot: CsrSlot) -> Result<(), AccessError> {
     let (offset, bit) = dirty_bit_location(mem.xlen(), slot);
     let word = mem.read_word(offset)?;

@@ -43,51 +43,61 @@ pub const CSR_SLOTS: usize = 1024;
 pub const SRET_GPRS: usize = 31;
 
 /// Size of the CSR space for this XLEN: 1024 words.
+#[inline]
 pub const fn csr_space_size(xlen: Xlen) -> usize {
     CSR_SLOTS * xlen.word_bytes()
 }
 
 /// Number of HFENCE entries: `3840 / XLEN` (120 on RV32, 60 on RV64).
+#[inline]
 pub const fn hfence_entries(xlen: Xlen) -> usize {
     3840 / xlen.bits() as usize
 }
 
 /// Size of one HFENCE entry: four words.
+#[inline]
 pub const fn hfence_entry_size(xlen: Xlen) -> usize {
     4 * xlen.word_bytes()
 }
 
 /// Number of words in the dirty bitmap (32 on RV32, 16 on RV64).
+#[inline]
 pub const fn dirty_bitmap_words(xlen: Xlen) -> usize {
     DIRTY_BITMAP_SIZE / xlen.word_bytes()
 }
 
 /// Byte offset of GPR `x<reg>` in the SRET context (`reg` in 1..=31; word 0 is reserved).
+#[inline]
 pub const fn sret_gpr_offset(xlen: Xlen, reg: usize) -> usize {
     SRET_OFFSET + reg * xlen.word_bytes()
 }
 
 /// Byte offset of the autoswap flags word.
+#[inline]
 pub const fn autoswap_flags_offset(_xlen: Xlen) -> usize {
     AUTOSWAP_OFFSET
 }
 
 /// Byte offset of the autoswap HSTATUS word.
+#[inline]
 pub const fn autoswap_hstatus_offset(xlen: Xlen) -> usize {
     AUTOSWAP_OFFSET + xlen.word_bytes()
 }
 
 /// Byte offset of HFENCE entry `index` (the caller keeps `index` below [`hfence_entries`]).
+#[inline]
 pub const fn hfence_entry_offset(xlen: Xlen, index: usize) -> usize {
     HFENCE_OFFSET + index * hfence_entry_size(xlen)
 }
 
 /// Byte offset of word `word` of the dirty bitmap.
+#[inline]
 pub const fn dirty_bitmap_word_offset(xlen: Xlen, word: usize) -> usize {
     DIRTY_BITMAP_OFFSET + word * xlen.word_bytes()
 }
 
 /// Byte offset of CSR slot `index` (the caller keeps `index` below [`CSR_SLOTS`]).
+#[inline]
 pub const fn csr_slot_offset(xlen: Xlen, index: usize) -> usize {
     CSR_OFFSET + index * xlen.word_bytes()
 }

@@ -26,6 +26,7 @@ impl Xlen {
     pub const ALL: [Xlen; 2] = [Xlen::Rv32, Xlen::Rv64];
 
     /// The number of bits in one word.
+    #[inline]
     pub const fn bits(self) -> u32 {
         match self {
             Xlen::Rv32 => 32,
@@ -34,6 +35,7 @@ impl Xlen {
     }
 
     /// The number of bytes in one word (`W` in the spec's offsets).
+    #[inline]
     pub const fn word_bytes(self) -> usize {
         match self {
             Xlen::Rv32 => 4,
@@ -42,6 +44,7 @@ impl Xlen {
     }
 
     /// All ones in the low XLEN bits: the `-1` of an SBI argument, and the mask of a word.
+    #[inline]
     pub const fn mask(self) -> u64 {
         match self {
             Xlen::Rv32 => u32::MAX as u64,

@@ -35,6 +35,7 @@ pub struct ReservedType(pub u8);
 impl TryFrom<u8> for HfenceType {
     type Error = ReservedType;
 
+    #[inline]
     fn try_from(value: u8) -> Result<Self, Self::Error> {
         Ok(match value {
             0 => HfenceType::Gvma,
@@ -84,6 +85,7 @@ const RV64_CONFIG: ConfigLayout = ConfigLayout {
     reserved: 0x7000_0000_0000_0000 | 1 << 55 | ((1 << 48) - (1 << 30)),
 };
 
+#[inline]
 const fn config_layout(xlen: Xlen) -> &'static ConfigLayout {
     match xlen {
         Xlen::Rv32 => &RV32_CONFIG,
@@ -102,11 +104,13 @@ pub const fn asid_bits(xlen: Xlen) -> u32 {
 }
 
 /// The pending bit of a config word (bit XLEN-1).
+#[inline]
 pub const fn pending_bit(xlen: Xlen) -> u64 {
     1 << config_layout(xlen).pending
 }
 
 /// The bits of a config word that the spec reserves (must be 0).
+#[inline]
 pub const fn config_reserved_bits(xlen: Xlen) -> u64 {
     config_layout(xlen).reserved
 }
@@ -148,6 +152,7 @@ pub enum EncodeError {
 impl HfenceConfig {
     /// Splits a config word into its fields (ignoring reserved bits; see
     /// [`config_reserved_bits`]).
+    #[inline]
     pub const fn decode(xlen: Xlen, raw: u64) -> HfenceConfig {
         let l = config_layout(xlen);
         HfenceConfig {

@@ -68,6 +68,7 @@ pub struct DecodedHfence {
 
 impl HfenceEntry {
     /// Whether the entry's pending bit is set.
+    #[inline]
     pub const fn is_pending(&self, xlen: Xlen) -> bool {
         self.config & pending_bit(xlen) != 0
     }
@@ -76,6 +77,7 @@ impl HfenceEntry {
     ///
     /// Fields a type ignores (the VMID of GVMA, the range of the `_ALL` types, ...) are
     /// ignored, not checked: the type already asks for the wider reading.
+    #[inline]
     pub fn decode(&self, xlen: Xlen) -> DecodedHfence {
         let config = HfenceConfig::decode(xlen, self.config);
         let kind = match HfenceType::try_from(config.kind) {

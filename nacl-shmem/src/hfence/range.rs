@@ -3,6 +3,7 @@
 //! SBI spec, NACL chapter, "Feature: Synchronized HFENCE".
 
 /// `value << shift` if no bit is lost.
+#[inline]
 const fn shl_exact(value: u64, shift: u32) -> Option<u64> {
     if shift >= 64 {
         return if value == 0 { Some(0) } else { None };
@@ -49,6 +50,7 @@ impl PageRange {
     };
 
     /// The range of `page_count` pages of order `order` from page `page_number`.
+    #[inline]
     pub const fn new(
         order: u8,
         page_number: u64,
