@@ -23,3 +23,6 @@ pub use csr::{CsrError, Effects, VirtualCsrs};
 pub use hart::{GuestRegs, NestedHart, Outcome, Trap, cause};
 pub use insn::Instruction;
 pub use privilege::{Permission, VirtualMode};
+
+/// The G-stage crate the engine builds on, for its shadow configuration and host traits.
+pub use gstage;

@@ -184,3 +184,73 @@ impl FramePool for SoftHart {
         &mut self.frames[first..first + frame.kind().entries()]
     }
 }
+
+/// Checks that every CSR of `csrs` reads back a legal value: one that fits L1's XLEN and that
+/// a write of it leaves unchanged (the fixed point of the WARL rules). Returns the first CSR
+/// that breaks it.
+pub fn check_legal_values(csrs: &crate::VirtualCsrs) -> Result<(), u16> {
+    let mask = csrs.config().xlen_mask();
+    for row in crate::csr::TABLE
+        .iter()
+        .filter(|row| row.exists(csrs.config()) && !row.is_read_only())
+    {
+        let value = csrs.read(row.number, 0).map_err(|_| row.number)?;
+        let mut again = csrs.clone();
+        let stable =
+            again.write(row.number, value).is_ok() && again.read(row.number, 0) == Ok(value);
+        if value & !mask != 0 || !stable {
+            return Err(row.number);
+        }
+    }
+    Ok(())
+}
+
+/// Emulates `bits` from L1's HS-mode (or its U-mode when `user`) with x1 = `x1`, and checks
+/// what must hold after any instruction: the pc moved past it, to L1's trap vector or (SRET)
+/// to its sepc; an instruction from U-mode changed no virtual CSR but those a trap writes;
+/// every CSR reads back a legal value. Returns what broke.
+pub fn emulate_and_check<const N: usize>(
+    hart: &mut crate::NestedHart<N>,
+    regs: &mut crate::GuestRegs,
+    host: &mut SoftHart,
+    bits: u32,
+    user: bool,
+    x1: u64,
+) -> Result<(), &'static str> {
+    use crate::csr::number::{HSTATUS, HTINST, HTVAL};
+    use crate::host::real;
+    use crate::{Trap, VirtualMode, cause};
+    let mode = if user {
+        VirtualMode::User
+    } else {
+        VirtualMode::Hypervisor
+    };
+    regs.x[1] = x1;
+    let (before, old_pc) = (hart.csrs().clone(), regs.pc);
+    let trap = Trap {
+        cause: cause::VIRTUAL_INSTRUCTION,
+        tval: u64::from(bits),
+        mode,
+    };
+    hart.emulate(&trap, regs, host);
+    let targets = [
+        old_pc.wrapping_add(4) & hart.config().xlen_mask(),
+        host.read_csr(real::VSTVEC) & !3,
+        host.read_csr(real::VSEPC),
+    ];
+    if !targets.contains(&regs.pc) {
+        return Err("the pc moved somewhere the spec does not send it");
+    }
+    let trap_written = |number| [HSTATUS, HTVAL, HTINST].contains(&number);
+    let rows = crate::csr::TABLE
+        .iter()
+        .filter(|row| !trap_written(row.number));
+    if user
+        && rows
+            .into_iter()
+            .any(|row| hart.csrs().read(row.number, 0) != before.read(row.number, 0))
+    {
+        return Err("L1's U-mode changed a virtual CSR");
+    }
+    check_legal_values(hart.csrs()).map_err(|_| "a CSR reads back an illegal value")
+}

@@ -1,0 +1,56 @@
+//! Any sequence of instruction words, from L1's HS- or U-mode, with any register values, on
+//! an RV32 or RV64 L1: no panic; the pc goes only where the spec sends it; U-mode changes no
+//! virtual CSR; every CSR reads back a legal value.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use nested_core::gstage::{ShadowConfig, SupportedModes, WalkConfig};
+use nested_core::host::real;
+use nested_core::testing::{SoftHart, emulate_and_check};
+use nested_core::{GuestRegs, NestedConfig, NestedHart};
+
+#[derive(Debug, arbitrary::Arbitrary)]
+struct Input {
+    rv32: bool,
+    geilen: u8,
+    registers: [u64; 32],
+    program: Vec<(u32, bool, u64)>,
+}
+
+fuzz_target!(|input: Input| {
+    let base = if input.rv32 {
+        NestedConfig::rv32()
+    } else {
+        NestedConfig::rv64()
+    };
+    let geilen = u32::from(input.geilen % 8);
+    let config = NestedConfig {
+        geilen,
+        smstateen: geilen > 1,
+        ..base
+    };
+    let shadow = ShadowConfig {
+        l1_walk: WalkConfig::default(),
+        host_svvptc: false,
+        first_vmid: 1,
+        shadow_modes: SupportedModes {
+            sv32x4: false,
+            sv39x4: true,
+            sv48x4: true,
+            sv57x4: false,
+        },
+    };
+    let mut hart: NestedHart<2> = NestedHart::new(config, shadow, 0);
+    let mut host = Box::new(SoftHart::new());
+    host.csrs.insert(real::VSTVEC, 0x8040_0000).unwrap();
+    host.csrs.insert(real::VSEPC, 0x8050_0000).unwrap();
+    let mut regs = GuestRegs {
+        x: input.registers,
+        pc: 0x8000_0000,
+    };
+    for &(bits, user, x1) in input.program.iter().take(64) {
+        if let Err(broken) = emulate_and_check(&mut hart, &mut regs, &mut host, bits, user, x1) {
+            panic!("{broken}: instruction {bits:#010x} (user: {user})");
+        }
+    }
+});
