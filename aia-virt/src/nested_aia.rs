@@ -69,8 +69,8 @@ pub struct L2Interrupts {
     pub vgein: u8,
     /// Real `hvip`: L1's, plus VSEIP when L1's selected file is emulated and signals.
     pub hvip: u64,
-    /// Real `hvictl`: L1's, except that with an emulated file signalling (and L1's IID free
-    /// to use) IID = 9 and IPRIO = min(`vstopei` identity, 255) carry the SEI priority.
+    /// Real `hvictl`: L1's, with IID/IPRIO adjusted while L1's VGEIN is nonzero but the real
+    /// one is 0 (see [`NestedAia::l2_interrupts`]).
     pub hvictl: u64,
     /// Real `hvien`: L1's.
     pub hvien: u64,
@@ -490,9 +490,13 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
     ///
     /// With a hardware-backed file, L2's interrupts arrive in the real file with no exit; with
     /// an emulated one, VSEIP in `hvip` stands for the file's line (AIA VS-level chapter,
-    /// "without a guest interrupt file"). IPRIO carries at most 255, so a file identity above
-    /// 255 is presented to L2's `vstopi` arbitration as priority 255, and with L1's VTI = 1 and
-    /// IID != 9 the SEI priority cannot be carried at all (it takes 256).
+    /// "without a guest interrupt file"). Whenever L1's VGEIN is nonzero but the real one is 0,
+    /// `hvictl` is adjusted so that the real `vstopi` candidate 2 (which needs VGEIN = 0)
+    /// gives exactly what L1's candidates 1 or 3 give: IID = 9 with IPRIO = the file's
+    /// `vstopei` identity when the emulated file signals, else IID/IPRIO that disable
+    /// candidate 2 (SEI at 256). Two limits remain: IPRIO holds at most 255, so a file identity
+    /// above 255 competes as 255; and with L1's VTI = 1 and IID != 9 the file priority cannot
+    /// be carried (SEI competes at 256).
     pub fn l2_interrupts(&self) -> L2Interrupts {
         let mut out = L2Interrupts {
             vgein: 0,
@@ -502,27 +506,39 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
             hviprio1: self.hviprio.hviprio1(),
             hviprio2: self.hviprio.hviprio2(),
         };
-        let Some(g) = self.selected_file() else {
+        if self.vgein.get() == 0 {
             return out;
+        }
+        let file = self.selected_file().and_then(|g| self.file(g));
+        if let Some(GuestFile {
+            backing: FileBacking::Hardware(p),
+            ..
+        }) = file
+        {
+            out.vgein = p.get();
+            return out;
+        }
+        let top = match file {
+            Some(GuestFile { soft, .. }) if soft.signal() => soft.topei().identity(),
+            _ => None,
         };
-        match self.file(g) {
-            Some(GuestFile {
-                backing: FileBacking::Hardware(p),
-                ..
-            }) => out.vgein = p.get(),
-            Some(GuestFile {
-                backing: FileBacking::Emulated,
-                soft,
-            }) if soft.signal() => {
+        let h = self.hvictl;
+        out.hvictl = match top {
+            Some(id) => {
                 out.hvip |= VSEIP;
-                let id = soft.topei().identity().map_or(0, |i| i.get());
-                if !self.hvictl.vti() || self.hvictl.iid() == SEI {
-                    let iprio = u8::try_from(id).unwrap_or(u8::MAX);
-                    out.hvictl = self.hvictl.with_iid_iprio(SEI, iprio).bits();
+                if !h.vti() || h.iid() == SEI {
+                    let iprio = u8::try_from(id.get()).unwrap_or(u8::MAX);
+                    h.with_iid_iprio(SEI, iprio).bits()
+                } else {
+                    h.bits()
                 }
             }
-            _ => {}
-        }
+            // Candidate 2 off: with VTI = 0 IID serves nothing else; with VTI = 1 and IID = 9
+            // IPRIO serves nothing else.
+            None if !h.vti() && h.iid() == SEI => h.with_iid_iprio(0, h.iprio()).bits(),
+            None if h.vti() && h.iid() == SEI => h.with_iid_iprio(SEI, 0).bits(),
+            None => h.bits(),
+        };
         out
     }
 

@@ -305,3 +305,66 @@ fn geilen_zero_presents_no_guest_files() {
     assert!(!a.sgei_pending(hw));
     assert_eq!(a.l2_interrupts().vgein, 0);
 }
+
+#[test]
+fn l2_projection_keeps_sei_at_256_when_l1_vgein_is_nonzero_without_a_signalling_file() {
+    let mut a = aia();
+    let hw = &mut NoGuestFileHardware;
+    // L1: VSEIP by hvip, hvictl IID = 9 IPRIO = 4 (meaningful to L1 only with VGEIN = 0).
+    a.csr_write(HVIP, VSEIP, HS, &CTX, hw).unwrap();
+    a.csr_write(HVICTL, (1 << 8) | (9 << 16) | 4, HS, &CTX, hw)
+        .unwrap();
+    let ctx = VsContext {
+        hideleg: 1 << 10,
+        vsie: 1 << 9,
+        ..CTX
+    };
+    for vgein in [2, 6] {
+        a.set_vgein(Vgein::new(vgein));
+        assert_eq!(
+            a.vstopi(&ctx, hw).iprio(),
+            255,
+            "L1 sees candidate 3 (priority 256)"
+        );
+        let l2 = a.l2_interrupts();
+        assert_eq!(l2.vgein, 0);
+        assert_ne!(
+            (l2.hvictl >> 16) & 0xFFF,
+            9,
+            "real candidate 2 must not apply"
+        );
+        assert_eq!(l2.hvictl & 0x1FF, (1 << 8) | 4, "IPRIOM and IPRIO kept");
+    }
+    a.set_vgein(Vgein::new(0));
+    assert_eq!(
+        a.vstopi(&ctx, hw).iprio(),
+        4,
+        "with VGEIN = 0 L1 sees candidate 2"
+    );
+    assert_eq!(a.l2_interrupts().hvictl, (1 << 8) | (9 << 16) | 4);
+}
+
+#[test]
+fn l2_projection_silences_iprio_of_a_vti_no_interrupt_marker() {
+    let mut a = aia();
+    let hw = &mut NoGuestFileHardware;
+    a.csr_write(HVICTL, (1 << 30) | (9 << 16) | 7, HS, &CTX, hw)
+        .unwrap();
+    a.set_vgein(Vgein::new(1));
+    assert_eq!(a.l2_interrupts().hvictl, (1 << 30) | (9 << 16));
+}
+
+#[test]
+fn l1_vti_injection_of_a_chosen_iid_and_priority_shows_in_vstopi() {
+    let mut a = aia();
+    let hw = &mut NoGuestFileHardware;
+    let hvictl = (1 << 30) | (12 << 16) | (1 << 8) | 0x30;
+    a.csr_write(HVICTL, hvictl, HS, &CTX, hw).unwrap();
+    assert_eq!(a.csr_read(VSTOPI, HS, &CTX, hw), Ok((12 << 16) | 0x30));
+    assert!(a.hvictl().traps_vs_interrupt_csrs());
+    assert_eq!(
+        a.l2_interrupts().hvictl,
+        hvictl,
+        "projected unchanged with VGEIN = 0"
+    );
+}
