@@ -546,7 +546,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
     /// (AIA VS-level chapter, "Migrating a virtual hart to a different guest interrupt file":
     /// delivery off, pending cleared, eie loaded, eip ORed, threshold and delivery restored).
     /// The host must already route the virtual file's MSIs to `p`. Returns false (and changes
-    /// nothing) if `g` does not exist or is already backed.
+    /// nothing) if `g` does not exist, is already backed, or `p` already backs another file.
     pub fn attach_hardware(
         &mut self,
         g: usize,
@@ -554,6 +554,13 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         hw: &mut impl GuestFileHardware,
     ) -> bool {
         let words = usize::from(self.config.identities).div_ceil(64);
+        if self
+            .files
+            .iter()
+            .any(|f| f.backing == FileBacking::Hardware(p))
+        {
+            return false;
+        }
         let Some(file) = self.file_mut(g) else {
             return false;
         };

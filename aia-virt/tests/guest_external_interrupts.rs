@@ -221,6 +221,10 @@ fn attach_then_detach_keeps_every_register_of_the_file() {
     hw.file(phys(6)).set_eipnum(9); // stale state in the real file must not leak in
     assert!(a.attach_hardware(3, phys(6), &mut hw));
     assert!(!a.attach_hardware(3, phys(7), &mut hw), "already backed");
+    assert!(
+        !a.attach_hardware(1, phys(6), &mut hw),
+        "phys 6 already lent to file 3"
+    );
     assert_eq!(hw.file(phys(6)), &before);
     a.send_msi(3, 2, &mut hw); // an MSI while backed
     assert_eq!(a.detach_hardware(3, &mut hw), Some(phys(6)));
