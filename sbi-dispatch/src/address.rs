@@ -22,6 +22,7 @@ pub enum FenceRange {
 impl FenceRange {
     /// The range of `(start_addr, size)` from a caller of width `xlen`, or `None` when it runs
     /// past the end of the address space (the spec's `INVALID_ADDRESS`).
+    #[inline]
     pub const fn from_registers(start: u64, size: u64, xlen: Xlen) -> Option<Self> {
         let (start, size) = (xlen.truncate(start), xlen.truncate(size));
         if (start == 0 && size == 0) || size == xlen.all_ones() {
@@ -36,6 +37,7 @@ impl FenceRange {
     }
 
     /// Whether `address` is in the range.
+    #[inline]
     pub const fn contains(&self, address: u64) -> bool {
         match *self {
             Self::All => true,
@@ -59,6 +61,7 @@ pub struct PhysicalRange {
 impl PhysicalRange {
     /// Bits of physical address a caller of width `xlen` can reach: 34 with Sv32, 56 on RV64
     /// (priv spec, "Supervisor-Level ISA": the widest physical address of each XLEN).
+    #[inline]
     pub const fn address_bits(xlen: Xlen) -> u32 {
         match xlen {
             Xlen::Rv32 => 34,
@@ -68,6 +71,7 @@ impl PhysicalRange {
 
     /// The range `len` bytes from `base_hi:base_lo`, or `None` when any of it lies beyond the
     /// physical address space of a caller of width `xlen`.
+    #[inline]
     pub const fn from_registers(len: u64, base_lo: u64, base_hi: u64, xlen: Xlen) -> Option<Self> {
         let (len, lo, hi) = (
             xlen.truncate(len),

@@ -17,6 +17,7 @@ pub enum Xlen {
 
 impl Xlen {
     /// The number of bits in a register.
+    #[inline]
     pub const fn bits(self) -> u32 {
         match self {
             Self::Rv32 => 32,
@@ -25,6 +26,7 @@ impl Xlen {
     }
 
     /// A register of all ones, which is also -1 as the caller sees it.
+    #[inline]
     pub const fn all_ones(self) -> u64 {
         match self {
             Self::Rv32 => u32::MAX as u64,
@@ -33,11 +35,13 @@ impl Xlen {
     }
 
     /// `value` cut to the caller's register width.
+    #[inline]
     pub const fn truncate(self, value: u64) -> u64 {
         value & self.all_ones()
     }
 
     /// A 64-bit quantity passed in one register (RV64) or as a (low, high) pair (RV32).
+    #[inline]
     pub const fn join_u64(self, low: u64, high: u64) -> u64 {
         match self {
             Self::Rv32 => (low & 0xffff_ffff) | (high << 32),
@@ -65,27 +69,24 @@ const FIRST_NON_LEGACY_EID: u64 = sbi_spec::base::EID_BASE as u64;
 
 impl SbiCall {
     /// The call in the caller's argument registers `a[i] = a_i` (a0 to a7).
-    pub const fn from_registers(a: &[u64; 8], xlen: Xlen) -> Self {
+    #[inline]
+    pub fn from_registers(a: &[u64; 8], xlen: Xlen) -> Self {
         Self::new(a[7], a[6], [a[0], a[1], a[2], a[3], a[4], a[5]], xlen)
     }
 
     /// A call from its parts; every part is cut to `xlen`.
-    pub const fn new(extension: u64, function: u64, args: [u64; 6], xlen: Xlen) -> Self {
-        let mut cut = [0; 6];
-        let mut i = 0;
-        while i < args.len() {
-            cut[i] = xlen.truncate(args[i]);
-            i += 1;
-        }
+    #[inline]
+    pub fn new(extension: u64, function: u64, args: [u64; 6], xlen: Xlen) -> Self {
         Self {
             extension: xlen.truncate(extension),
             function: xlen.truncate(function),
-            args: cut,
+            args: args.map(|arg| xlen.truncate(arg)),
             xlen,
         }
     }
 
     /// Whether this is a legacy v0.1 call (EID 0x00-0x0F), which returns a0 only.
+    #[inline]
     pub const fn is_legacy(&self) -> bool {
         self.extension < FIRST_NON_LEGACY_EID
     }
@@ -94,6 +95,7 @@ impl SbiCall {
     ///
     /// A failed call leaves 0 in a1 (the spec leaves it unspecified). A legacy call returns
     /// only a0: the value, or the error code; `None` for a1 means "leave a1 as it was".
+    #[inline]
     pub const fn return_registers(&self, result: SbiResult) -> (u64, Option<u64>) {
         let xlen = self.xlen;
         let (error, value) = match result {
@@ -108,6 +110,7 @@ impl SbiCall {
     }
 
     /// Writes what the call returns into the caller's `a` registers (a0, and a1 unless legacy).
+    #[inline]
     pub fn write_return(&self, result: SbiResult, a: &mut [u64; 8]) {
         let (a0, a1) = self.return_registers(result);
         a[0] = a0;

@@ -61,11 +61,13 @@ impl SbiError {
     ];
 
     /// The signed code as the spec gives it (-1 to -14).
+    #[inline]
     pub const fn code(self) -> i64 {
         self as i64
     }
 
     /// The error with this code; `None` for 0 (success) and for codes the spec does not define.
+    #[inline]
     pub const fn from_code(code: i64) -> Option<Self> {
         if code <= -1 && code >= -(Self::ALL.len() as i64) {
             Some(Self::ALL[(-code - 1) as usize])

@@ -27,6 +27,7 @@ impl HartMask {
     ///
     /// A hart beyond the last one is `INVALID_PARAM`, as the spec says for a hart that is not
     /// available; an empty mask names no hart and is valid with any base.
+    #[inline]
     pub const fn from_registers(
         hart_mask: u64,
         hart_mask_base: u64,
@@ -60,6 +61,7 @@ impl HartMask {
     }
 
     /// Every hart of a machine with `hart_count` harts.
+    #[inline]
     pub const fn all(hart_count: u32) -> Self {
         Self {
             set: Set::All,
@@ -68,11 +70,13 @@ impl HartMask {
     }
 
     /// Whether the mask names every hart (a base of -1).
+    #[inline]
     pub const fn is_all(&self) -> bool {
         matches!(self.set, Set::All)
     }
 
     /// Whether `hart` is in the set.
+    #[inline]
     pub const fn contains(&self, hart: u32) -> bool {
         match self.set {
             Set::All => hart < self.hart_count,
@@ -84,6 +88,7 @@ impl HartMask {
     }
 
     /// The harts in the set, in increasing order.
+    #[inline]
     pub const fn iter(&self) -> HartIter {
         HartIter {
             mask: *self,
