@@ -1,7 +1,7 @@
 //! The CSR space: one word per H/VS CSR number, and the number-to-slot formula.
 //!
 //! SBI spec, NACL chapter, "Nested Acceleration Shared Memory", CSR space:
-//! `index = ((csr & 0xC00) >> 2) | (csr & 0xFF)` for the CSR numbers with bits [9:8] = `10`.
+//! `index = ((csr & 0xC00) >> 2) | (csr & 0xFF)` for the CSR numbers with bits 9:8 equal to `10`.
 
 use crate::access::{AccessError, WordAccess};
 use crate::layout::{CSR_SLOTS, csr_slot_offset};
