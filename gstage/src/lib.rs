@@ -6,6 +6,8 @@
 //! - [`paging`]: the level-walking core every radix format shares (G-stage now, VS-stage
 //!   later), and the [`PteMemory`] reader the caller supplies.
 //! - [`walk`]: G-stage translation with the exact guest-page or access fault.
+//! - [`vsatp`] and [`two_stage`]: the VS-stage register and the two-stage translation
+//!   (GVA -> GPA -> SPA) on the same core, for HLV/HLVX/HSV.
 //! - [`writer`]: map/unmap/protect on real tables in host frames.
 //! - [`shadow`]: shadow G-stage contexts composing L1's G-stage with the host's map of L1.
 //! - [`host`]: the traits the host implements ([`FramePool`], [`L1AddressMap`]).
@@ -77,6 +79,8 @@ pub mod host;
 pub mod paging;
 pub mod pte;
 pub mod shadow;
+pub mod two_stage;
+pub mod vsatp;
 pub mod walk;
 pub mod writer;
 
@@ -86,6 +90,8 @@ pub use host::{FrameKind, FramePool, HostFrame, HostMapping, L1AddressMap};
 pub use paging::{FaultReason, MemoryFault, PteMemory, PteWidth, Scheme, WalkConfig};
 pub use pte::{Pbmt, Perms, Pte, PteFlags};
 pub use shadow::{ContextKey, FillError, Filled, ShadowConfig, ShadowError, ShadowManager};
+pub use two_stage::{TwoStageError, TwoStageTranslation, VsAccess, translate_two_stage};
+pub use vsatp::{VsMode, Vsatp, VsatpError};
 pub use walk::{
     Access, AccessFault, AccessFaultCause, AccessType, GuestPageFault, GuestPageFaultCause,
     Implicit, Origin, Translation, WalkError, translate,
