@@ -2,7 +2,8 @@
 //! set. Checks, beyond the absence of panics: the walk is bounded (reads and compare-exchanges),
 //! a fault names the original access type and the GPA, a translation keeps the page offset and
 //! grants the access through a valid leaf, and, for the base configuration, the result equals
-//! an independent reference walk written from the spec.
+//! an independent reference walk written from the spec. The same image also drives a
+//! two-stage (VS-stage then G-stage) translation, checked for bounds and fault shapes.
 #![no_main]
 
 #[path = "../../gstage/tests/model/mod.rs"]
@@ -10,8 +11,9 @@ mod model;
 
 use gstage::walk::AD_UPDATE_ATTEMPTS;
 use gstage::{
-    Access, AccessType, GStageMode, Implicit, MemoryFault, Origin, PteFlags, PteMemory, PteWidth,
-    WalkConfig, WalkError, translate,
+    Access, AccessType, GStageMode, Hgatp, Implicit, MemoryFault, Origin, PteFlags, PteMemory,
+    PteWidth, TwoStageError, VsAccess, VsMode, Vsatp, WalkConfig, WalkError, translate,
+    translate_two_stage,
 };
 use libfuzzer_sys::fuzz_target;
 use model::{Kind, L1Memory, RefOutcome, reference_l1_walk};
@@ -149,5 +151,63 @@ fuzz_target!(|data: &[u8]| {
             (Err(RefOutcome::L1AccessFault), Err(WalkError::AccessFault(_))) => {}
             (e, g) => panic!("reference {e:?}, walker {g:?}"),
         }
+    }
+
+    // Two-stage over the same image, VS root in the first page.
+    let vs_mode = [
+        VsMode::Bare,
+        VsMode::Sv32,
+        VsMode::Sv39,
+        VsMode::Sv48,
+        VsMode::Sv57,
+    ][data[0] as usize / 5 % 5];
+    let vsatp = Vsatp {
+        mode: vs_mode,
+        asid: 0,
+        ppn: u64::from(data[1] >> 6),
+    };
+    let hgatp = Hgatp::new(mode, 0, 0);
+    let vs_access = VsAccess {
+        kind: original,
+        hlvx: access.hlvx,
+        user: flags & 128 != 0,
+        sum: data[2] & 128 != 0,
+        mxr: data[2] & 64 != 0,
+        hs_mxr: access.mxr,
+    };
+    let mut image = Image {
+        mem: before,
+        reads: 0,
+        cas: 0,
+    };
+    let result = translate_two_stage(vsatp, &config, hgatp, &config, gpa, vs_access, &mut image);
+    let vs_levels = vs_mode.scheme().map_or(0, |s| s.levels() as u32);
+    let g_walk = levels * AD_UPDATE_ATTEMPTS;
+    let bound = AD_UPDATE_ATTEMPTS * (vs_levels * (g_walk + 1) + g_walk + 1) + g_walk;
+    assert!(
+        image.reads + image.cas <= bound,
+        "{} reads, {} cas, bound {bound}",
+        image.reads,
+        image.cas
+    );
+    match result {
+        Ok(t) => assert_eq!(
+            t.pa & 0xfff,
+            gpa & 0xfff,
+            "the page offset is kept through both stages"
+        ),
+        Err(TwoStageError::PageFault { cause, .. }) => {
+            assert_eq!(cause, [12, 13, 15][original as usize])
+        }
+        Err(TwoStageError::GuestPageFault(f)) => {
+            assert_eq!(f.cause.code(), [20, 21, 23][original as usize]);
+            if f.implicit.is_some() {
+                assert_eq!(f.gpa % 4, 0, "an implicit access faults at a PTE's GPA");
+            }
+        }
+        Err(TwoStageError::AccessFault { cause }) => {
+            assert_eq!(cause, [1, 5, 7][original as usize])
+        }
+        Err(TwoStageError::Contended) => panic!("nothing races in this target"),
     }
 });

@@ -370,3 +370,49 @@ fn a_vs_table_outside_memory_is_an_access_fault() {
         Err(TwoStageError::AccessFault { cause: 1 })
     );
 }
+
+#[test]
+fn sv32_vs_stage_over_sv32x4_uses_4_byte_entries_at_both_stages() {
+    let mut mem = L1Memory::new(0x100_0000);
+    // G-stage Sv32x4: GPAs [0, 4 MiB) -> SPA [8 MiB, 12 MiB) with one 4 MiB superpage.
+    let mut g = L1Builder::new(GStageMode::Sv32x4, G_ROOT, WINDOW);
+    g.map(&mut mem, 0, 1, 0x80_0000, R | W | X | U | A | D)
+        .unwrap();
+    // VS-stage Sv32: root at GPA 0x1000, one 4 MiB megapage for GVA 0xc000_0000 -> GPA 0.
+    let root_spa = 0x80_1000;
+    let gva = 0xc012_3456u64;
+    mem.write(
+        root_spa + (gva >> 22) * 4,
+        PteWidth::Bits32,
+        R | W | A | D | 1,
+    );
+    let vsatp = Vsatp {
+        mode: VsMode::Sv32,
+        asid: 0,
+        ppn: 1,
+    };
+    let hgatp = Hgatp::new(GStageMode::Sv32x4, 1, G_ROOT >> 12);
+    let t = translate_two_stage(
+        vsatp,
+        &cfg(),
+        hgatp,
+        &cfg(),
+        gva,
+        vs(AccessType::Store),
+        &mut mem,
+    )
+    .unwrap();
+    assert_eq!((t.gpa, t.pa), (0x12_3456, 0x80_0000 + 0x12_3456));
+    // Addresses above 32 bits do not exist in Sv32.
+    let r = translate_two_stage(
+        vsatp,
+        &cfg(),
+        hgatp,
+        &cfg(),
+        1 << 32,
+        vs(AccessType::Load),
+        &mut mem,
+    )
+    .map(|t| t.pa);
+    assert_eq!(page_fault(r), (13, FaultReason::AddressOutOfRange));
+}
