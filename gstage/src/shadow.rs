@@ -281,7 +281,8 @@ impl<const N: usize> ShadowManager<N> {
     /// Handles a shadow miss at `gpa` for `access`: walks L1's current G-stage (never a
     /// remembered answer), translates the L1 GPA through `l1_map`, and installs a leaf of the
     /// largest size both stages allow with the intersection of their permissions. Appends
-    /// the fences the host must execute before resuming L2.
+    /// the fences the host must execute before resuming L2. A fill where a shadow leaf already
+    /// exists (the hart faulted on a lesser or stale entry) replaces it and fences it.
     #[allow(clippy::too_many_arguments)]
     pub fn fill<M: PteMemory + ?Sized, A: L1AddressMap + ?Sized, P: FramePool + ?Sized>(
         &mut self,

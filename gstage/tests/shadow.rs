@@ -559,3 +559,23 @@ fn a_context_mapping_1_gib_with_2_mib_pages_uses_one_table_below_the_root() {
     assert_eq!(w.mgr.frames_in_use(w.key, &w.pool), Some(2));
     assert_eq!(w.pool.in_use(), 4 + 1);
 }
+
+#[test]
+fn a_repeat_fault_on_an_existing_shadow_leaf_refills_and_fences_it() {
+    // With Svvptc the new leaf needs no fence, but a fault at an already valid leaf means the
+    // hart holds a stale entry: the refill must fence it.
+    let mut w = world();
+    w.b.map(&mut w.l1, 0x1000, 0, 0x5000, R | U | A | D)
+        .unwrap();
+    w.fill(0x1000, load()).unwrap();
+    assert!(w.fences.is_empty());
+    w.fill(0x1000, load()).unwrap();
+    let vmid = w.shadow_vmid();
+    assert_eq!(
+        w.fences.as_slice(),
+        &[HfenceGvma {
+            vmid: Some(vmid),
+            gpa: Some(0x1000)
+        }]
+    );
+}

@@ -495,7 +495,7 @@ pub fn leaves_of(pool: &VecPool, hgatp: Hgatp) -> Vec<(u64, u32, u64)> {
         } else {
             FrameKind::Table
         };
-        let words = pool.table(HostFrame::new(table, kind)).to_vec();
+        let words = pool.table(HostFrame::new(table, kind));
         for (i, &pte) in words.iter().enumerate().take(1 << b) {
             if pte & V == 0 {
                 continue;
