@@ -177,7 +177,7 @@ impl Hgatp {
     ///
     /// Choices where the spec leaves it open: an unsupported MODE keeps the current MODE while
     /// VMID and PPN are still written (as Spike does); VMID keeps its low `vmid_bits` bits;
-    /// PPN[1:0] read as zero in paged modes (16 KiB root).
+    /// PPN bits 1:0 read as zero in paged modes (16 KiB root).
     // Priv spec, hypervisor chapter, hgatp: "the fields are WARL in the normal way".
     pub const fn write_warl(
         self,
@@ -222,7 +222,7 @@ impl Hgatp {
         self.ppn
     }
 
-    /// Physical address of the 16 KiB root table (PPN[1:0] ignored).
+    /// Physical address of the 16 KiB root table (PPN bits 1:0 ignored).
     pub const fn root_pa(self) -> u64 {
         (self.ppn & !0b11) << 12
     }

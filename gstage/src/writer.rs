@@ -242,7 +242,7 @@ impl GStageTable {
                 continue;
             }
             if is_table {
-                free_tree(pool, scheme, child(pte), lv - 1);
+                free_tree(pool, scheme, child(pte), lv.saturating_sub(1));
                 pool.free(child(pte));
                 fences.push(self.fence_vmid());
             } else if pte.is_valid() {
