@@ -6,7 +6,7 @@
 use libfuzzer_sys::fuzz_target;
 use nested_core::gstage::{ShadowConfig, SupportedModes, WalkConfig};
 use nested_core::host::real;
-use nested_core::testing::{SoftHart, emulate_and_check};
+use nested_core::testing::{SoftHost, emulate_and_check};
 use nested_core::{GuestRegs, NestedConfig, NestedHart};
 
 #[derive(Debug, arbitrary::Arbitrary)]
@@ -41,9 +41,9 @@ fuzz_target!(|input: Input| {
         },
     };
     let mut hart: NestedHart<2> = NestedHart::new(config, shadow, 0);
-    let mut host = Box::new(SoftHart::new());
-    host.csrs.insert(real::VSTVEC, 0x8040_0000).unwrap();
-    host.csrs.insert(real::VSEPC, 0x8050_0000).unwrap();
+    let mut host = Box::new(SoftHost::new());
+    host.cpu.csrs.insert(real::VSTVEC, 0x8040_0000).unwrap();
+    host.cpu.csrs.insert(real::VSEPC, 0x8050_0000).unwrap();
     let mut regs = GuestRegs {
         x: input.registers,
         pc: 0x8000_0000,

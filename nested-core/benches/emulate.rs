@@ -1,13 +1,29 @@
-//! Emulating one trapped CSR write of L1 (decode, privilege, WARL, rd, pc), end to end.
+//! Emulating L1's trapped instructions end to end (decode, privilege, the work, rd, pc):
+//! one CSR write, and one HLV.D through an Sv39 VS-stage and an Sv39x4 G-stage whose tables
+//! are in L1 memory (the caches warm, as every HLV walks both stages again).
 //!
 //! `cargo bench -p nested-core`
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nested_core::gstage::{ShadowConfig, SupportedModes, WalkConfig};
 use nested_core::host::real;
-use nested_core::testing::SoftHart;
+use nested_core::testing::pte::{A, D, R, U, W};
+use nested_core::testing::{SoftHost, Tables, l1_to_l2, l2_to_l1, same};
 use nested_core::{GuestRegs, NestedConfig, NestedHart, Trap, VirtualMode, cause};
 use std::hint::black_box;
+
+fn trap(bits: u32) -> Trap {
+    Trap {
+        cause: cause::VIRTUAL_INSTRUCTION,
+        tval: u64::from(bits),
+        mode: VirtualMode::Hypervisor,
+    }
+}
+
+/// csrrw x0, CSR, x31.
+fn csrrw(csr: u16) -> u32 {
+    u32::from(csr) << 20 | 31 << 15 | 1 << 12 | 0x73
+}
 
 fn bench(c: &mut Criterion) {
     let shadow = ShadowConfig {
@@ -22,20 +38,60 @@ fn bench(c: &mut Criterion) {
         },
     };
     let mut hart: NestedHart<4> = NestedHart::new(NestedConfig::rv64(), shadow, 0);
-    let mut host = Box::new(SoftHart::new());
-    host.csrs.insert(real::VSTVEC, 0x8040_0000).unwrap();
-    // csrrw x0, hgatp, x5 with x5 = Sv39x4, VMID 3, root at 0x8010_0000.
-    let write_hgatp = Trap {
-        cause: cause::VIRTUAL_INSTRUCTION,
-        tval: 0x6802_9073,
-        mode: VirtualMode::Hypervisor,
-    };
+    let mut host = Box::new(SoftHost::new());
+    host.cpu.csrs.insert(real::VSTVEC, 0x8040_0000).unwrap();
     let mut regs = GuestRegs::default();
-    regs.x[5] = 8 << 60 | 3 << 44 | 0x8_0100;
+
+    regs.x[31] = 8 << 60 | 3 << 44 | 0x8_0100;
+    let write_hgatp = trap(csrrw(0x680));
     c.bench_function("emulate_csr_write_hgatp", |b| {
         b.iter(|| {
             regs.pc = 0x8020_0000;
             black_box(hart.emulate(black_box(&write_hgatp), &mut regs, &mut *host))
+        })
+    });
+
+    // L2 GPA g is L1 GPA 0x8000_0000 + g (G-stage root at 0x8000_4000); the VS-stage (root
+    // at L2 GPA 0x1000) maps GVA 0x4000_0000 to L2 GPA 0x2000.
+    let mut tables = Tables { next: 0x8000_8000 };
+    for page in (0..0x1_0000).step_by(4096) {
+        tables.map(
+            &mut host.memory,
+            0x8000_4000,
+            11,
+            page,
+            0x8000_0000 + page,
+            R | W | U | A | D,
+            same,
+            same,
+        );
+    }
+    tables.map(
+        &mut host.memory,
+        0x1000,
+        9,
+        0x4000_0000,
+        0x2000,
+        R | W | A | D,
+        l2_to_l1,
+        l1_to_l2,
+    );
+    for (csr, value) in [
+        (0x680, 8 << 60 | 1 << 44 | 0x8_0004),
+        (0x280, 8 << 60 | 0x1),
+        (0x600, 1 << 8),
+    ] {
+        regs.x[31] = value;
+        hart.emulate(&trap(csrrw(csr)), &mut regs, &mut *host);
+    }
+    regs.x[6] = 0x4000_0008;
+    let hlv_d = trap(0x6c00_4073 | 6 << 15 | 5 << 7);
+    c.bench_function("emulate_hlv_d_two_stage_sv39", |b| {
+        b.iter(|| {
+            regs.pc = 0x8020_0000;
+            hart.emulate(black_box(&hlv_d), &mut regs, &mut *host);
+            assert_eq!(regs.pc, 0x8020_0004, "the HLV completed");
+            black_box(regs.x[5])
         })
     });
 }

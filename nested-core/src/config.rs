@@ -1,6 +1,6 @@
 //! What the host offers a guest hypervisor (L1): the shape of its virtual H extension.
 
-pub use gstage::{SupportedModes, Xlen};
+pub use gstage::{SupportedModes, VsMode, Xlen};
 
 /// The virtual H extension one L1 hart sees, chosen by the host.
 ///
@@ -117,15 +117,14 @@ pub struct VsatpModes {
 }
 
 impl VsatpModes {
-    /// Whether the raw satp MODE field `mode` is Bare or an offered mode for `xlen`.
-    pub const fn accepts(self, xlen: Xlen, mode: u64) -> bool {
-        match (xlen, mode) {
-            (_, 0) => true,
-            (Xlen::Rv32, 1) => self.sv32,
-            (Xlen::Rv64, 8) => self.sv39,
-            (Xlen::Rv64, 9) => self.sv48,
-            (Xlen::Rv64, 10) => self.sv57,
-            _ => false,
+    /// Whether `mode` is Bare or an offered mode.
+    pub const fn accepts(self, mode: VsMode) -> bool {
+        match mode {
+            VsMode::Bare => true,
+            VsMode::Sv32 => self.sv32,
+            VsMode::Sv39 => self.sv39,
+            VsMode::Sv48 => self.sv48,
+            VsMode::Sv57 => self.sv57,
         }
     }
 }

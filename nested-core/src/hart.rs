@@ -1,14 +1,20 @@
 //! [`NestedHart`]: the virtual H extension of one L1 hart and the emulation of the
 //! instructions L1 cannot execute itself.
 
+use crate::access::{L1Tables, load as load_value, store as store_value};
 use crate::config::NestedConfig;
 use crate::counters::{Counters, Event};
 use crate::csr::bits::*;
 use crate::csr::{CsrError, Effects, VirtualCsrs};
-use crate::host::{Host, real};
-use crate::insn::{CsrOp, CsrSource, Instruction, Reg};
+use crate::host::MemError;
+use crate::host::{FramePool, GuestMemory, Host, HostParts, PhysicalHart, real};
+use crate::insn::{CsrOp, CsrSource, Instruction, Reg, Width};
 use crate::privilege::{Permission, VirtualMode, permission};
-use gstage::{Fences, Hgatp, ShadowConfig, ShadowManager};
+use gstage::walk::AccessType;
+use gstage::{
+    ContextKey, Fences, FillError, Filled, Hgatp, ShadowConfig, ShadowError, ShadowManager,
+    TwoStageError, VsAccess, VsMode, Vsatp, WalkConfig, translate_two_stage,
+};
 
 /// Exception codes the engine raises (priv spec, "Trap Cause Codes").
 pub mod cause {
@@ -16,6 +22,31 @@ pub mod cause {
     pub const ILLEGAL_INSTRUCTION: u64 = 2;
     /// Virtual instruction.
     pub const VIRTUAL_INSTRUCTION: u64 = 22;
+}
+
+/// An exception the engine raises in L1, with what a trap into HS-mode writes besides cause
+/// and tval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Exception {
+    cause: u64,
+    tval: u64,
+    /// stval holds a guest virtual address (hstatus.GVA).
+    gva: bool,
+    htval: u64,
+    htinst: u64,
+}
+
+impl Exception {
+    /// An exception whose tval is not a guest virtual address (htval, htinst zero).
+    const fn plain(cause: u64, tval: u64) -> Self {
+        Exception {
+            cause,
+            tval,
+            gva: false,
+            htval: 0,
+            htinst: 0,
+        }
+    }
 }
 
 /// L1's general-purpose registers and pc at the trap, as the host saved them.
@@ -53,6 +84,15 @@ pub struct Trap {
     pub tval: u64,
     /// The mode L1 was in: its HS (real VS) or its U (real VU), from the real hstatus.SPVP.
     pub mode: VirtualMode,
+}
+
+/// Why a shadow fault installed nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShadowFault {
+    /// No context could be made for L1's hgatp.
+    Activate(ShadowError),
+    /// The fill failed: an L1 fault to reflect, an unbacked L1 address, ...
+    Fill(FillError),
 }
 
 /// What the host does after the engine handled a trap.
@@ -116,25 +156,91 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         &self.counters
     }
 
+    /// The key of the shadow context for L1's current virtual hgatp.
+    pub fn current_context(&self) -> ContextKey {
+        let raw = self.csrs.read(crate::csr::number::HGATP, 0).unwrap_or(0);
+        let hgatp = Hgatp::decode(self.config().xlen, raw).unwrap_or(Hgatp::new(
+            gstage::GStageMode::Bare,
+            0,
+            0,
+        ));
+        ContextKey::from_hgatp(hgatp)
+    }
+
+    /// L2, running under L1's current hgatp, took a guest-page fault at `gpa` for `access`:
+    /// makes that context active (building it if needed), walks L1's G-stage and installs the
+    /// shadow leaf, and executes the real fences that requires. Returns the physical hgatp
+    /// and the leaf, or why nothing was installed (an L1 fault is reflected into L1).
+    pub fn shadow_fault<H: Host + ?Sized>(
+        &mut self,
+        gpa: u64,
+        access: AccessType,
+        host: &mut H,
+    ) -> Result<(Hgatp, Filled), ShadowFault> {
+        let HostParts {
+            memory,
+            map,
+            pool,
+            hart,
+        } = host.parts();
+        let key = self.current_context();
+        let mut fences = Fences::new();
+        let activated = self
+            .shadow
+            .activate(key, pool, &mut fences)
+            .map_err(ShadowFault::Activate);
+        let filled = activated.and_then(|shadow| {
+            let access = gstage::Access::explicit(access);
+            let filled = self.shadow.fill(
+                key,
+                gpa,
+                access,
+                &mut L1Tables(&mut *memory),
+                map,
+                pool,
+                &mut fences,
+            );
+            filled.map(|leaf| (shadow, leaf)).map_err(ShadowFault::Fill)
+        });
+        for fence in fences.as_slice() {
+            hart.hfence_gvma(fence.vmid, fence.gpa);
+        }
+        filled
+    }
+
     /// Handles an illegal-instruction (2) or virtual-instruction (22) trap taken while L1
     /// ran: decodes the instruction (from `trap.tval`, else fetched at `regs.pc`), applies it
     /// to the virtual state or raises the exception the spec names in L1.
-    pub fn emulate(&mut self, trap: &Trap, regs: &mut GuestRegs, host: &mut impl Host) -> Outcome {
+    pub fn emulate<H: Host + ?Sized>(
+        &mut self,
+        trap: &Trap,
+        regs: &mut GuestRegs,
+        host: &mut H,
+    ) -> Outcome {
+        let HostParts {
+            memory, pool, hart, ..
+        } = host.parts();
         let xlen = self.config().xlen;
         let bits = match u32::try_from(trap.tval) {
             Ok(bits) if bits != 0 => bits,
-            _ => match host.fetch_instruction(regs.pc) {
+            _ => match hart.fetch_instruction(regs.pc) {
                 Ok(bits) => bits,
-                Err(fault) => return self.raise(fault.cause, regs.pc, trap.mode, regs, host),
+                Err(fault) => {
+                    return self.raise(
+                        Exception::plain(fault.cause, regs.pc),
+                        trap.mode,
+                        regs,
+                        hart,
+                    );
+                }
             },
         };
         let Some(insn) = Instruction::decode(bits, xlen) else {
             return self.raise(
-                cause::ILLEGAL_INSTRUCTION,
-                u64::from(bits),
+                Exception::plain(cause::ILLEGAL_INSTRUCTION, bits.into()),
                 trap.mode,
                 regs,
-                host,
+                hart,
             );
         };
         let hstatus = self.csrs.read(crate::csr::number::HSTATUS, 0).unwrap_or(0);
@@ -142,20 +248,18 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             Permission::Legal => {}
             Permission::VirtualInstruction => {
                 return self.raise(
-                    cause::VIRTUAL_INSTRUCTION,
-                    u64::from(bits),
+                    Exception::plain(cause::VIRTUAL_INSTRUCTION, bits.into()),
                     trap.mode,
                     regs,
-                    host,
+                    hart,
                 );
             }
             Permission::Illegal => {
                 return self.raise(
-                    cause::ILLEGAL_INSTRUCTION,
-                    u64::from(bits),
+                    Exception::plain(cause::ILLEGAL_INSTRUCTION, bits.into()),
                     trap.mode,
                     regs,
-                    host,
+                    hart,
                 );
             }
         }
@@ -167,19 +271,18 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
                 rd,
                 source,
                 csr,
-            } => match self.csr_op(op, rd, source, csr, regs, host) {
+            } => match self.csr_op(op, rd, source, csr, regs, hart) {
                 Ok(effects) => effects,
                 Err(_) => {
                     return self.raise(
-                        cause::ILLEGAL_INSTRUCTION,
-                        u64::from(bits),
+                        Exception::plain(cause::ILLEGAL_INSTRUCTION, bits.into()),
                         trap.mode,
                         regs,
-                        host,
+                        hart,
                     );
                 }
             },
-            Instruction::Sret => return self.sret(regs, host),
+            Instruction::Sret => return self.sret(regs, hart),
             Instruction::Wfi => {
                 self.counters.count(Event::Wfi);
                 regs.pc = next;
@@ -187,27 +290,55 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             }
             Instruction::SfenceVma { rs1, rs2 } => {
                 self.counters.count(Event::SfenceVma);
-                self.sfence_vma(regs.get(rs1), regs.get(rs2), rs1, rs2, host);
+                self.sfence_vma(regs.get(rs1), regs.get(rs2), rs1, rs2, hart);
                 Effects::empty()
             }
             Instruction::HfenceVvma { rs1, rs2, .. } => {
                 self.counters.count(Event::HfenceVvma);
-                self.hfence_vvma(regs.get(rs1), regs.get(rs2), rs1, rs2, host);
+                self.hfence_vvma(regs.get(rs1), regs.get(rs2), rs1, rs2, hart);
                 Effects::empty()
             }
             Instruction::HfenceGvma { rs1, rs2, .. } => {
                 self.counters.count(Event::HfenceGvma);
-                self.hfence_gvma(regs.get(rs1), regs.get(rs2), rs1, rs2, host);
+                self.hfence_gvma(regs.get(rs1), regs.get(rs2), rs1, rs2, pool, hart);
                 Effects::empty()
             }
-            Instruction::Hlv { .. } | Instruction::Hsv { .. } => {
-                return self.raise(
-                    cause::ILLEGAL_INSTRUCTION,
-                    u64::from(bits),
-                    trap.mode,
-                    regs,
-                    host,
-                );
+            Instruction::Hlv {
+                width,
+                unsigned,
+                execute,
+                rd,
+                rs1,
+            } => {
+                self.counters.count(Event::Hlv);
+                let kind = Kind::Load {
+                    unsigned,
+                    execute,
+                    rd,
+                };
+                let access = HypervisorAccess {
+                    bits,
+                    width,
+                    kind,
+                    rs1,
+                };
+                if let Err(stop) = self.hypervisor_access(access, regs, memory, hart) {
+                    return self.stop_access(stop, trap.mode, regs, hart);
+                }
+                Effects::empty()
+            }
+            Instruction::Hsv { width, rs1, rs2 } => {
+                self.counters.count(Event::Hsv);
+                let access = HypervisorAccess {
+                    bits,
+                    width,
+                    kind: Kind::Store { rs2 },
+                    rs1,
+                };
+                if let Err(stop) = self.hypervisor_access(access, regs, memory, hart) {
+                    return self.stop_access(stop, trap.mode, regs, hart);
+                }
+                Effects::empty()
             }
         };
         regs.pc = next;
@@ -225,7 +356,7 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         source: CsrSource,
         csr: u16,
         regs: &mut GuestRegs,
-        host: &impl Host,
+        hart: &(impl PhysicalHart + ?Sized),
     ) -> Result<Effects, CsrError> {
         let mask = self.config().xlen_mask();
         let (operand, source_is_zero) = match source {
@@ -237,7 +368,7 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         if writes && row.is_read_only() {
             return Err(CsrError::ReadOnly);
         }
-        let now = host.read_csr(real::TIME);
+        let now = hart.read_csr(real::TIME);
         let old = self.csrs.read(csr, now)?;
         self.counters.count(Event::CsrRead);
         let effects = if writes {
@@ -258,13 +389,13 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
     /// SRET from L1's HS-mode: into L2 when virtual hstatus.SPV is set, else the return to
     /// L1's own U or HS that real hardware does at V=1 (it trapped only because the host
     /// asked, with the real hstatus.VTSR).
-    fn sret(&mut self, regs: &mut GuestRegs, host: &mut impl Host) -> Outcome {
+    fn sret(&mut self, regs: &mut GuestRegs, hart: &mut (impl PhysicalHart + ?Sized)) -> Outcome {
         self.counters.count(Event::Sret);
         let hstatus = self.csrs.read(crate::csr::number::HSTATUS, 0).unwrap_or(0);
         if hstatus & HSTATUS_SPV != 0 {
             return Outcome::EnterGuest;
         }
-        let status = host.read_csr(real::VSSTATUS);
+        let status = hart.read_csr(real::VSSTATUS);
         let supervisor = status & SSTATUS_SPP != 0;
         let sie = if status & SSTATUS_SPIE != 0 {
             SSTATUS_SIE
@@ -272,8 +403,8 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             0
         };
         let status = (status & !(SSTATUS_SIE | SSTATUS_SPP)) | sie | SSTATUS_SPIE;
-        host.write_csr(real::VSSTATUS, status);
-        regs.pc = host.read_csr(real::VSEPC);
+        hart.write_csr(real::VSSTATUS, status);
+        regs.pc = hart.read_csr(real::VSEPC);
         Outcome::Resume {
             supervisor,
             effects: Effects::empty(),
@@ -282,8 +413,15 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
 
     /// SFENCE.VMA that trapped from L1's HS (the host set VTVM): L1's own VS-stage entries
     /// live under the host's VMID for L1, which the host flushes with an HFENCE.VVMA.
-    fn sfence_vma(&mut self, va: u64, asid: u64, rs1: Reg, rs2: Reg, host: &mut impl Host) {
-        host.hfence_vvma(
+    fn sfence_vma(
+        &mut self,
+        va: u64,
+        asid: u64,
+        rs1: Reg,
+        rs2: Reg,
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) {
+        hart.hfence_vvma(
             self.l1_vmid,
             (rs2 != 0).then_some(asid as u16),
             (rs1 != 0).then_some(va),
@@ -292,13 +430,20 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
 
     /// HFENCE.VVMA from L1: L2's VS-stage entries for L1's current VMID live under the
     /// physical VMIDs of the shadow contexts of that VMID.
-    fn hfence_vvma(&mut self, va: u64, asid: u64, rs1: Reg, rs2: Reg, host: &mut impl Host) {
+    fn hfence_vvma(
+        &mut self,
+        va: u64,
+        asid: u64,
+        rs1: Reg,
+        rs2: Reg,
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) {
         let vmid = self.current_l1_vmid();
         let asid = (rs2 != 0).then_some(asid as u16);
         let va = (rs1 != 0).then_some(va);
         for key in self.shadow.keys().filter(|key| key.vmid == vmid) {
             if let Some(shadow) = self.shadow.hgatp(key) {
-                host.hfence_vvma(shadow.vmid(), asid, va);
+                hart.hfence_vvma(shadow.vmid(), asid, va);
             }
         }
     }
@@ -311,19 +456,20 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         vmid: u64,
         rs1: Reg,
         rs2: Reg,
-        host: &mut impl Host,
+        pool: &mut (impl FramePool + ?Sized),
+        hart: &mut (impl PhysicalHart + ?Sized),
     ) {
         let vmid = (rs2 != 0).then_some(vmid as u16 & self.vmid_mask());
         let mut fences = Fences::new();
         if rs1 == 0 {
-            self.shadow.invalidate_vmid(vmid, host, &mut fences);
+            self.shadow.invalidate_vmid(vmid, pool, &mut fences);
         } else {
             // rs1 holds the GPA shifted right by 2; the L1 leaf that contains it is dropped.
             let gpa = (gpa_shifted & self.config().xlen_mask()) << 2;
-            self.shadow.invalidate_gpa(vmid, gpa, 1, host, &mut fences);
+            self.shadow.invalidate_gpa(vmid, gpa, 1, pool, &mut fences);
         }
         for fence in fences.as_slice() {
-            host.hfence_gvma(fence.vmid, fence.gpa);
+            hart.hfence_gvma(fence.vmid, fence.gpa);
         }
     }
 
@@ -338,25 +484,24 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             .unwrap_or(0)
     }
 
-    /// Raises exception `cause` with `tval` in L1, from `mode` (its HS or U), as a trap into
-    /// (virtual) HS-mode from V=0 does: L1's sepc, scause, stval and sstatus are the real
-    /// vs* CSRs; its virtual hstatus.SPV and GVA clear, htval and htinst zero.
+    /// Raises `exception` in L1, from `mode` (its HS or U), as a trap into (virtual) HS-mode
+    /// from V=0 does: L1's sepc, scause, stval and sstatus are the real vs* CSRs; its virtual
+    /// hstatus.SPV clears, GVA, htval and htinst take the exception's values.
     // Priv spec, hypervisor chapter, "Trap Entry".
     fn raise(
         &mut self,
-        cause: u64,
-        tval: u64,
+        exception: Exception,
         mode: VirtualMode,
         regs: &mut GuestRegs,
-        host: &mut impl Host,
+        hart: &mut (impl PhysicalHart + ?Sized),
     ) -> Outcome {
         use crate::csr::number::{HSTATUS, HTINST, HTVAL};
         self.counters.count(Event::ExceptionToL1);
         let mask = self.config().xlen_mask();
-        host.write_csr(real::VSEPC, regs.pc);
-        host.write_csr(real::VSCAUSE, cause);
-        host.write_csr(real::VSTVAL, tval & mask);
-        let status = host.read_csr(real::VSSTATUS);
+        hart.write_csr(real::VSEPC, regs.pc);
+        hart.write_csr(real::VSCAUSE, exception.cause);
+        hart.write_csr(real::VSTVAL, exception.tval & mask);
+        let status = hart.read_csr(real::VSSTATUS);
         let spie = if status & SSTATUS_SIE != 0 {
             SSTATUS_SPIE
         } else {
@@ -367,24 +512,174 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         } else {
             0
         };
-        host.write_csr(
+        hart.write_csr(
             real::VSSTATUS,
             (status & !(SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP)) | spie | spp,
         );
-        let hstatus = self.csrs.read(HSTATUS, 0).unwrap_or(0);
+        let hstatus = self.csrs.read(HSTATUS, 0).unwrap_or(0) & !(HSTATUS_SPV | HSTATUS_GVA);
+        let gva = if exception.gva { HSTATUS_GVA } else { 0 };
         let trap_written = [
-            (HSTATUS, hstatus & !(HSTATUS_SPV | HSTATUS_GVA)),
-            (HTVAL, 0),
-            (HTINST, 0),
+            (HSTATUS, hstatus | gva),
+            (HTVAL, exception.htval),
+            (HTINST, exception.htinst),
         ];
         for (csr, value) in trap_written {
-            // These CSRs always exist and accept these values.
-            let _ = self.csrs.write(csr, value);
+            // These CSRs always exist and hold any value a trap writes.
+            let _ = self.csrs.write(csr, value & mask);
         }
-        regs.pc = host.read_csr(real::VSTVEC) & !3 & mask;
+        regs.pc = hart.read_csr(real::VSTVEC) & !3 & mask;
         Outcome::Resume {
             supervisor: true,
             effects: Effects::empty(),
         }
     }
+
+    /// HLV, HLVX or HSV from L1: the access through L1's virtual vsatp and hgatp, as though
+    /// at V=1 with the privilege of hstatus.SPVP, then the load or the store.
+    fn hypervisor_access(
+        &mut self,
+        access: HypervisorAccess,
+        regs: &mut GuestRegs,
+        memory: &mut (impl GuestMemory + ?Sized),
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) -> Result<(), AccessStop> {
+        use crate::csr::number::{HENVCFG, HGATP, HSTATUS, VSATP, VSSTATUS};
+        let c = *self.config();
+        let gva = regs.get(access.rs1) & c.xlen_mask();
+        let exception = |cause, htval, htinst| Exception {
+            cause,
+            tval: gva,
+            gva: true,
+            htval,
+            htinst,
+        };
+        // The transformed instruction: the same bits with the address offset (0) in rs1.
+        let transformed = u64::from(access.bits & !(0x1f << 15));
+        let (load, store) = (5, 7);
+        let kind = match access.kind {
+            Kind::Load { .. } => AccessType::Load,
+            Kind::Store { .. } => AccessType::Store,
+        };
+        let access_fault = if kind == AccessType::Load {
+            load
+        } else {
+            store
+        };
+        // Misaligned: the spec lets the hart raise address-misaligned (4 / 6) instead.
+        if !gva.is_multiple_of(access.width.bytes() as u64) {
+            return Err(AccessStop::Raise(exception(
+                access_fault - 1,
+                0,
+                transformed,
+            )));
+        }
+        let read = |csr| self.csrs.read(csr, 0).unwrap_or(0);
+        let (hstatus, vsstatus, henvcfg) = (read(HSTATUS), read(VSSTATUS), read(HENVCFG));
+        let vsatp = Vsatp::decode(c.xlen, read(VSATP)).unwrap_or(Vsatp {
+            mode: VsMode::Bare,
+            asid: 0,
+            ppn: 0,
+        });
+        let hgatp = Hgatp::decode(c.xlen, read(HGATP)).unwrap_or(Hgatp::new(
+            gstage::GStageMode::Bare,
+            0,
+            0,
+        ));
+        let vs_access = VsAccess {
+            kind,
+            hlvx: matches!(access.kind, Kind::Load { execute: true, .. }),
+            user: hstatus & HSTATUS_SPVP == 0,
+            sum: vsstatus & SSTATUS_SUM != 0,
+            mxr: vsstatus & SSTATUS_MXR != 0,
+            hs_mxr: hart.read_csr(real::VSSTATUS) & SSTATUS_MXR != 0,
+        };
+        let vs_config = WalkConfig {
+            svadu: henvcfg & HENVCFG_ADUE != 0,
+            pbmte: henvcfg & HENVCFG_PBMTE != 0,
+            ..WalkConfig::default()
+        };
+        let g_config = self.shadow.config().l1_walk;
+        let translated = translate_two_stage(
+            vsatp,
+            &vs_config,
+            hgatp,
+            &g_config,
+            gva,
+            vs_access,
+            &mut L1Tables(&mut *memory),
+        );
+        let pa = match translated {
+            Ok(t) => t.pa,
+            Err(TwoStageError::PageFault { cause, .. }) => {
+                return Err(AccessStop::Raise(exception(cause, 0, transformed)));
+            }
+            Err(TwoStageError::GuestPageFault(fault)) => {
+                let htinst = fault
+                    .pseudo_instruction(c.xlen)
+                    .map_or(transformed, u64::from);
+                return Err(AccessStop::Raise(exception(
+                    fault.cause.code(),
+                    fault.htval(),
+                    htinst,
+                )));
+            }
+            Err(TwoStageError::AccessFault { cause }) => {
+                return Err(AccessStop::Raise(exception(cause, 0, 0)));
+            }
+            Err(TwoStageError::Contended) => return Err(AccessStop::Retry),
+        };
+        let done = match access.kind {
+            Kind::Load { unsigned, rd, .. } => load_value(&*memory, pa, access.width, unsigned)
+                .map(|v| regs.set(rd, v & c.xlen_mask())),
+            Kind::Store { rs2 } => store_value(memory, pa, access.width, regs.get(rs2)),
+        };
+        done.map_err(|MemError| AccessStop::Raise(exception(access_fault, 0, transformed)))
+    }
+
+    /// An HLV/HSV that did not complete: raise its exception, or resume at the same
+    /// instruction so that it runs again.
+    fn stop_access(
+        &mut self,
+        stop: AccessStop,
+        mode: VirtualMode,
+        regs: &mut GuestRegs,
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) -> Outcome {
+        match stop {
+            AccessStop::Raise(exception) => self.raise(exception, mode, regs, hart),
+            AccessStop::Retry => Outcome::Resume {
+                supervisor: mode == VirtualMode::Hypervisor,
+                effects: Effects::empty(),
+            },
+        }
+    }
+}
+
+/// An HLV, HLVX or HSV to perform.
+#[derive(Clone, Copy)]
+struct HypervisorAccess {
+    bits: u32,
+    width: Width,
+    kind: Kind,
+    rs1: Reg,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Load {
+        unsigned: bool,
+        execute: bool,
+        rd: Reg,
+    },
+    Store {
+        rs2: Reg,
+    },
+}
+
+/// Why an HLV/HSV stopped.
+enum AccessStop {
+    /// The exception the hardware would raise.
+    Raise(Exception),
+    /// Svadu contention: run the instruction again.
+    Retry,
 }

@@ -43,10 +43,34 @@ pub trait PhysicalHart {
     fn fetch_instruction(&mut self, va: u64) -> Result<u32, FetchFault>;
 }
 
-/// Everything the engine needs from the host, as one bound.
-pub trait Host: GuestMemory + PhysicalHart + L1AddressMap + FramePool {}
+/// Everything the engine needs from the host, lent as four separate borrows, since one
+/// operation needs several at once (a shadow fill reads L1's tables, consults the L1 map and
+/// takes frames from the pool).
+pub trait Host {
+    /// L1's guest-physical memory.
+    type Memory: GuestMemory + ?Sized;
+    /// The host's map of L1's guest-physical memory.
+    type Map: L1AddressMap + ?Sized;
+    /// Frames for shadow page tables.
+    type Pool: FramePool + ?Sized;
+    /// The real hart.
+    type Hart: PhysicalHart + ?Sized;
 
-impl<T: GuestMemory + PhysicalHart + L1AddressMap + FramePool + ?Sized> Host for T {}
+    /// The four parts, borrowed together.
+    fn parts(&mut self) -> HostParts<'_, Self::Memory, Self::Map, Self::Pool, Self::Hart>;
+}
+
+/// The parts of a [`Host`], borrowed at once.
+pub struct HostParts<'a, M: ?Sized, A: ?Sized, P: ?Sized, H: ?Sized> {
+    /// L1's guest-physical memory.
+    pub memory: &'a mut M,
+    /// The host's map of L1's memory.
+    pub map: &'a A,
+    /// The frame pool.
+    pub pool: &'a mut P,
+    /// The real hart.
+    pub hart: &'a mut H,
+}
 
 /// Real CSR numbers the engine reads and writes through [`PhysicalHart`].
 pub mod real {

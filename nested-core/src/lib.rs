@@ -7,6 +7,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+mod access;
 pub mod config;
 pub mod counters;
 pub mod csr;
@@ -20,7 +21,7 @@ pub mod testing;
 pub use config::{NestedConfig, VsatpModes};
 pub use counters::{Counters, Event};
 pub use csr::{CsrError, Effects, VirtualCsrs};
-pub use hart::{GuestRegs, NestedHart, Outcome, Trap, cause};
+pub use hart::{GuestRegs, NestedHart, Outcome, ShadowFault, Trap, cause};
 pub use insn::Instruction;
 pub use privilege::{Permission, VirtualMode};
 

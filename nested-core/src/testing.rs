@@ -2,8 +2,8 @@
 //! CSRs, the fences executed, L1's memory, an identity L1 address map and a frame pool.
 
 use crate::host::{
-    FetchFault, FrameKind, FramePool, GuestMemory, HostFrame, HostMapping, L1AddressMap, MemError,
-    PhysicalHart,
+    FetchFault, FrameKind, FramePool, GuestMemory, Host, HostFrame, HostMapping, HostParts,
+    L1AddressMap, MemError, PhysicalHart,
 };
 use gstage::Perms;
 use heapless::{LinearMap, Vec};
@@ -22,91 +22,79 @@ pub const MEMORY_BYTES: usize = 64 * 1024;
 /// 4 KiB frames in the model's pool.
 pub const FRAMES: usize = 64;
 
-/// The software host: one real hart, `MEMORY_BYTES` of L1 memory at `memory_base` mapped
-/// 1:1 (L1 GPA = host PA) with read, write and execute, and a pool of `FRAMES` frames at
-/// `frame_base`.
-pub struct SoftHart {
-    /// The real CSRs written so far (unwritten ones read 0).
-    pub csrs: LinearMap<u16, u64, 32>,
-    /// Every real fence executed, in order (the oldest kept once full).
-    pub fences: Vec<Fence, 64>,
-    /// Instruction bits by guest virtual address, for fetches.
-    pub instructions: LinearMap<u64, u32, 16>,
-    /// The first L1 GPA of the memory.
-    pub memory_base: u64,
-    memory: [u8; MEMORY_BYTES],
-    /// The host PA of frame 0.
-    pub frame_base: u64,
-    frames: [u64; 512 * FRAMES],
-    used: [bool; FRAMES],
+/// The software host: one real hart, `MEMORY_BYTES` of L1 memory at 0x8000_0000 that the
+/// host maps 1:1 (L1 GPA = host PA) with read, write and execute, and a pool of `FRAMES`
+/// frames at 0x1_0000_0000.
+pub struct SoftHost {
+    /// The real hart.
+    pub cpu: SoftCpu,
+    /// L1's memory.
+    pub memory: SoftMemory,
+    /// The host's map of L1's memory.
+    pub map: IdentityMap,
+    /// Frames for shadow tables.
+    pub pool: SoftPool,
 }
 
-impl SoftHart {
-    /// A model with L1 memory at 0x8000_0000 and frames at 0x1_0000_0000.
+impl SoftHost {
+    /// A fresh model.
     pub fn new() -> Self {
-        Self {
-            csrs: LinearMap::new(),
-            fences: Vec::new(),
-            instructions: LinearMap::new(),
-            memory_base: 0x8000_0000,
-            memory: [0; MEMORY_BYTES],
-            frame_base: 0x1_0000_0000,
+        let memory = SoftMemory {
+            base: 0x8000_0000,
+            bytes: [0; MEMORY_BYTES],
+        };
+        let map = IdentityMap {
+            base: memory.base,
+            len: MEMORY_BYTES as u64,
+        };
+        let pool = SoftPool {
+            base: 0x1_0000_0000,
             frames: [0; 512 * FRAMES],
             used: [false; FRAMES],
+        };
+        Self {
+            cpu: SoftCpu::default(),
+            memory,
+            map,
+            pool,
         }
-    }
-
-    /// How many frames are allocated.
-    pub fn frames_in_use(&self) -> usize {
-        self.used.iter().filter(|&&u| u).count()
-    }
-
-    fn offset(&self, gpa: u64, len: usize) -> Result<usize, MemError> {
-        let offset = gpa.checked_sub(self.memory_base).ok_or(MemError)?;
-        let end = offset.checked_add(len as u64).ok_or(MemError)?;
-        if end > MEMORY_BYTES as u64 {
-            Err(MemError)
-        } else {
-            Ok(offset as usize)
-        }
-    }
-
-    fn frame_index(&self, frame: HostFrame) -> usize {
-        ((frame.pa() - self.frame_base) / 4096) as usize
     }
 }
 
-impl Default for SoftHart {
+impl Default for SoftHost {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl GuestMemory for SoftHart {
-    fn read(&self, gpa: u64, buf: &mut [u8]) -> Result<(), MemError> {
-        let at = self.offset(gpa, buf.len())?;
-        buf.copy_from_slice(&self.memory[at..at + buf.len()]);
-        Ok(())
-    }
+impl Host for SoftHost {
+    type Memory = SoftMemory;
+    type Map = IdentityMap;
+    type Pool = SoftPool;
+    type Hart = SoftCpu;
 
-    fn write(&mut self, gpa: u64, buf: &[u8]) -> Result<(), MemError> {
-        let at = self.offset(gpa, buf.len())?;
-        self.memory[at..at + buf.len()].copy_from_slice(buf);
-        Ok(())
-    }
-
-    fn compare_exchange_u64(&mut self, gpa: u64, old: u64, new: u64) -> Result<u64, MemError> {
-        let mut bytes = [0; 8];
-        self.read(gpa, &mut bytes)?;
-        let found = u64::from_le_bytes(bytes);
-        if found == old {
-            self.write(gpa, &new.to_le_bytes())?;
+    fn parts(&mut self) -> HostParts<'_, SoftMemory, IdentityMap, SoftPool, SoftCpu> {
+        HostParts {
+            memory: &mut self.memory,
+            map: &self.map,
+            pool: &mut self.pool,
+            hart: &mut self.cpu,
         }
-        Ok(found)
     }
 }
 
-impl PhysicalHart for SoftHart {
+/// The real hart of the model: its CSRs, the fences it executed, the instructions it fetches.
+#[derive(Default)]
+pub struct SoftCpu {
+    /// The real CSRs written so far (unwritten ones read 0).
+    pub csrs: LinearMap<u16, u64, 32>,
+    /// Every real fence executed, in order (the oldest dropped once full).
+    pub fences: Vec<Fence, 64>,
+    /// Instruction bits by guest virtual address, for fetches.
+    pub instructions: LinearMap<u64, u32, 16>,
+}
+
+impl PhysicalHart for SoftCpu {
     fn read_csr(&self, csr: u16) -> u64 {
         self.csrs.get(&csr).copied().unwrap_or(0)
     }
@@ -125,8 +113,7 @@ impl PhysicalHart for SoftHart {
     }
 
     fn fetch_instruction(&mut self, va: u64) -> Result<u32, FetchFault> {
-        // An address with no instruction faults like an unmapped fetch (load page fault, as
-        // HLVX reports).
+        // An address with no instruction faults as HLVX reports an unmapped page.
         self.instructions
             .get(&va)
             .copied()
@@ -134,7 +121,7 @@ impl PhysicalHart for SoftHart {
     }
 }
 
-impl SoftHart {
+impl SoftCpu {
     fn log(&mut self, fence: Fence) {
         if self.fences.is_full() {
             self.fences.remove(0);
@@ -143,10 +130,62 @@ impl SoftHart {
     }
 }
 
-impl L1AddressMap for SoftHart {
+/// L1's memory in the model.
+pub struct SoftMemory {
+    /// The first L1 GPA.
+    pub base: u64,
+    bytes: [u8; MEMORY_BYTES],
+}
+
+impl SoftMemory {
+    fn offset(&self, gpa: u64, len: usize) -> Result<usize, MemError> {
+        let offset = gpa.checked_sub(self.base).ok_or(MemError)?;
+        let end = offset.checked_add(len as u64).ok_or(MemError)?;
+        if end > MEMORY_BYTES as u64 {
+            Err(MemError)
+        } else {
+            Ok(offset as usize)
+        }
+    }
+}
+
+impl GuestMemory for SoftMemory {
+    fn read(&self, gpa: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        let at = self.offset(gpa, buf.len())?;
+        buf.copy_from_slice(&self.bytes[at..at + buf.len()]);
+        Ok(())
+    }
+
+    fn write(&mut self, gpa: u64, buf: &[u8]) -> Result<(), MemError> {
+        let at = self.offset(gpa, buf.len())?;
+        self.bytes[at..at + buf.len()].copy_from_slice(buf);
+        Ok(())
+    }
+
+    fn compare_exchange_u64(&mut self, gpa: u64, old: u64, new: u64) -> Result<u64, MemError> {
+        let mut bytes = [0; 8];
+        self.read(gpa, &mut bytes)?;
+        let found = u64::from_le_bytes(bytes);
+        if found == old {
+            self.write(gpa, &new.to_le_bytes())?;
+        }
+        Ok(found)
+    }
+}
+
+/// The host's map of L1's memory in the model: `[base, base + len)` at the same host PA,
+/// readable, writable and executable, in 4 KiB mappings.
+pub struct IdentityMap {
+    base: u64,
+    len: u64,
+}
+
+impl L1AddressMap for IdentityMap {
     fn translate(&self, l1_gpa: u64) -> Option<HostMapping> {
-        self.offset(l1_gpa, 1).ok()?;
-        Some(HostMapping {
+        let inside = l1_gpa
+            .checked_sub(self.base)
+            .is_some_and(|offset| offset < self.len);
+        inside.then_some(HostMapping {
             host_pa: l1_gpa,
             size_log2: 12,
             perms: Perms::R | Perms::W | Perms::X,
@@ -154,33 +193,50 @@ impl L1AddressMap for SoftHart {
     }
 }
 
-impl FramePool for SoftHart {
+/// The model's frame pool: `FRAMES` 4 KiB frames from `base`; a root takes 4 aligned ones.
+pub struct SoftPool {
+    base: u64,
+    frames: [u64; 512 * FRAMES],
+    used: [bool; FRAMES],
+}
+
+impl SoftPool {
+    /// How many frames are allocated.
+    pub fn in_use(&self) -> usize {
+        self.used.iter().filter(|&&u| u).count()
+    }
+
+    fn index(&self, frame: HostFrame) -> usize {
+        ((frame.pa() - self.base) / 4096) as usize
+    }
+}
+
+impl FramePool for SoftPool {
     fn alloc(&mut self, kind: FrameKind) -> Option<HostFrame> {
         let (count, align) = match kind {
             FrameKind::Table => (1, 1),
             FrameKind::Root => (4, 4),
         };
-        let first = (0..FRAMES)
-            .step_by(align)
-            .find(|&i| i + count <= FRAMES && self.used[i..i + count].iter().all(|u| !u))?;
+        let free = |i: &usize| self.used[*i..*i + count].iter().all(|u| !u);
+        let first = (0..=FRAMES - count).step_by(align).find(free)?;
         self.used[first..first + count].fill(true);
         self.frames[first * 512..(first + count) * 512].fill(0);
-        Some(HostFrame::new(self.frame_base + first as u64 * 4096, kind))
+        Some(HostFrame::new(self.base + first as u64 * 4096, kind))
     }
 
     fn free(&mut self, frame: HostFrame) {
+        let first = self.index(frame);
         let count = frame.kind().entries() / 512;
-        let first = self.frame_index(frame);
         self.used[first..first + count].fill(false);
     }
 
     fn table(&self, frame: HostFrame) -> &[u64] {
-        let first = self.frame_index(frame) * 512;
+        let first = self.index(frame) * 512;
         &self.frames[first..first + frame.kind().entries()]
     }
 
     fn table_mut(&mut self, frame: HostFrame) -> &mut [u64] {
-        let first = self.frame_index(frame) * 512;
+        let first = self.index(frame) * 512;
         &mut self.frames[first..first + frame.kind().entries()]
     }
 }
@@ -212,7 +268,7 @@ pub fn check_legal_values(csrs: &crate::VirtualCsrs) -> Result<(), u16> {
 pub fn emulate_and_check<const N: usize>(
     hart: &mut crate::NestedHart<N>,
     regs: &mut crate::GuestRegs,
-    host: &mut SoftHart,
+    host: &mut SoftHost,
     bits: u32,
     user: bool,
     x1: u64,
@@ -235,8 +291,8 @@ pub fn emulate_and_check<const N: usize>(
     hart.emulate(&trap, regs, host);
     let targets = [
         old_pc.wrapping_add(4) & hart.config().xlen_mask(),
-        host.read_csr(real::VSTVEC) & !3,
-        host.read_csr(real::VSEPC),
+        host.cpu.read_csr(real::VSTVEC) & !3,
+        host.cpu.read_csr(real::VSEPC),
     ];
     if !targets.contains(&regs.pc) {
         return Err("the pc moved somewhere the spec does not send it");
@@ -253,4 +309,99 @@ pub fn emulate_and_check<const N: usize>(
         return Err("L1's U-mode changed a virtual CSR");
     }
     check_legal_values(hart.csrs()).map_err(|_| "a CSR reads back an illegal value")
+}
+
+/// PTE bits (priv spec, "Sv32" / "Sv39" PTE formats).
+pub mod pte {
+    #![allow(missing_docs)] // the spec's names
+    pub const V: u64 = 1;
+    pub const R: u64 = 2;
+    pub const W: u64 = 4;
+    pub const X: u64 = 8;
+    pub const U: u64 = 16;
+    pub const A: u64 = 64;
+    pub const D: u64 = 128;
+}
+use pte::V;
+
+/// Page tables in the model's L1 memory, built with the priv spec's bit positions
+/// (independently of the walkers under test): a bump allocator of 4 KiB tables and a
+/// 3-level (Sv39 / Sv39x4) mapper.
+pub struct Tables {
+    /// The L1 GPA of the next table to allocate.
+    pub next: u64,
+}
+
+impl Tables {
+    /// The doubleword at `gpa`.
+    pub fn read(memory: &SoftMemory, gpa: u64) -> u64 {
+        let mut bytes = [0; 8];
+        // Table addresses come from the caller's layout inside the model's memory.
+        memory
+            .read(gpa, &mut bytes)
+            .expect("table inside the model's memory");
+        u64::from_le_bytes(bytes)
+    }
+
+    /// Writes the doubleword at `gpa`.
+    pub fn write(memory: &mut SoftMemory, gpa: u64, value: u64) {
+        memory
+            .write(gpa, &value.to_le_bytes())
+            .expect("table inside the model's memory");
+    }
+
+    /// Maps the 4 KiB page at `va` to `pa` in the 3-level table at `root`, whose root index
+    /// is `root_bits` wide (9: Sv39, 11: Sv39x4). Table addresses are in the space the
+    /// table's walker reads; `to_l1` turns one into the L1 GPA where it is stored, and
+    /// `from_l1` turns a freshly allocated L1 GPA back into that space.
+    #[allow(clippy::too_many_arguments)]
+    pub fn map(
+        &mut self,
+        memory: &mut SoftMemory,
+        root: u64,
+        root_bits: u32,
+        va: u64,
+        pa: u64,
+        flags: u64,
+        to_l1: fn(u64) -> u64,
+        from_l1: fn(u64) -> u64,
+    ) {
+        let mut table = root;
+        for level in (0..3).rev() {
+            let bits = if level == 2 { root_bits } else { 9 };
+            let slot = to_l1(table) + ((va >> (12 + 9 * level)) & ((1 << bits) - 1)) * 8;
+            if level == 0 {
+                Self::write(memory, slot, (pa >> 12) << 10 | flags | V);
+                return;
+            }
+            let entry = Self::read(memory, slot);
+            table = if entry & V != 0 {
+                (entry >> 10) << 12
+            } else {
+                let next = from_l1(self.next);
+                self.next += 4096;
+                Self::write(memory, slot, (next >> 12) << 10 | V);
+                next
+            };
+        }
+    }
+}
+
+/// The identity, for tables that live at L1 GPAs.
+pub fn same(address: u64) -> u64 {
+    address
+}
+
+/// Where the tests' G-stages put L2 guest-physical memory: L2 GPA g is L1 GPA
+/// `L2_IN_L1 + g`, the model's memory.
+pub const L2_IN_L1: u64 = 0x8000_0000;
+
+/// The L1 GPA of L2 GPA `gpa`, for tables built under that G-stage.
+pub fn l2_to_l1(gpa: u64) -> u64 {
+    gpa.wrapping_add(L2_IN_L1)
+}
+
+/// The L2 GPA of L1 GPA `l1_gpa`, for tables built under that G-stage.
+pub fn l1_to_l2(l1_gpa: u64) -> u64 {
+    l1_gpa.wrapping_sub(L2_IN_L1)
 }

@@ -5,7 +5,7 @@ use gstage::{ShadowConfig, SupportedModes, WalkConfig};
 use nested_core::csr::bits::*;
 use nested_core::csr::number::*;
 use nested_core::host::real;
-use nested_core::testing::SoftHart;
+use nested_core::testing::SoftHost;
 use nested_core::{
     Event, GuestRegs, Instruction, NestedConfig, NestedHart, Outcome, Permission, Trap,
     VirtualMode, cause,
@@ -44,10 +44,10 @@ fn virtual_instruction(bits: u32, mode: VirtualMode) -> Trap {
 const PC: u64 = 0x8020_0000;
 const L1_STVEC: u64 = 0x8030_0000;
 
-fn setup() -> (Hart, GuestRegs, SoftHart) {
-    let mut host = SoftHart::new();
-    host.csrs.insert(real::VSTVEC, L1_STVEC).unwrap();
-    host.csrs.insert(real::VSSTATUS, SSTATUS_SIE).unwrap();
+fn setup() -> (Hart, GuestRegs, SoftHost) {
+    let mut host = SoftHost::new();
+    host.cpu.csrs.insert(real::VSTVEC, L1_STVEC).unwrap();
+    host.cpu.csrs.insert(real::VSSTATUS, SSTATUS_SIE).unwrap();
     (
         hart(NestedConfig::rv64()),
         GuestRegs {
@@ -67,7 +67,7 @@ const RESUME_HS: Outcome = Outcome::Resume {
 fn assert_raised(
     outcome: Outcome,
     regs: &GuestRegs,
-    host: &SoftHart,
+    host: &SoftHost,
     code: u64,
     tval: u64,
     from_hs: bool,
@@ -75,10 +75,10 @@ fn assert_raised(
     use nested_core::host::PhysicalHart;
     assert_eq!(outcome, RESUME_HS, "L1's trap handler runs in its HS-mode");
     assert_eq!(regs.pc, L1_STVEC);
-    assert_eq!(host.read_csr(real::VSEPC), PC);
-    assert_eq!(host.read_csr(real::VSCAUSE), code);
-    assert_eq!(host.read_csr(real::VSTVAL), tval);
-    let status = host.read_csr(real::VSSTATUS);
+    assert_eq!(host.cpu.read_csr(real::VSEPC), PC);
+    assert_eq!(host.cpu.read_csr(real::VSCAUSE), code);
+    assert_eq!(host.cpu.read_csr(real::VSTVAL), tval);
+    let status = host.cpu.read_csr(real::VSSTATUS);
     assert_eq!(status & SSTATUS_SIE, 0, "SIE cleared");
     assert_eq!(status & SSTATUS_SPIE, SSTATUS_SPIE, "SPIE = old SIE");
     assert_eq!(
@@ -121,7 +121,7 @@ fn csr_read_and_write_land_in_the_virtual_file_and_advance_the_pc() {
 #[test]
 fn csrrs_and_csrrc_set_and_clear_bits_and_immediates_are_zero_extended() {
     let (mut hart, mut regs, mut host) = setup();
-    let run = |hart: &mut Hart, regs: &mut GuestRegs, host: &mut SoftHart, bits| {
+    let run = |hart: &mut Hart, regs: &mut GuestRegs, host: &mut SoftHost, bits| {
         hart.emulate(
             &virtual_instruction(bits, VirtualMode::Hypervisor),
             regs,
@@ -259,7 +259,8 @@ fn h_instructions_from_l1_user_mode_are_illegal_with_spp_zero() {
 #[test]
 fn the_instruction_is_fetched_at_the_pc_when_the_trap_gives_no_bits() {
     let (mut hart, mut regs, mut host) = setup();
-    host.instructions
+    host.cpu
+        .instructions
         .insert(PC, csr_insn(2, 9, 0, HSTATUS))
         .unwrap();
     let trap = Trap {
@@ -323,8 +324,8 @@ fn sret_with_virtual_spv_set_enters_the_guest() {
 fn sret_with_spv_clear_returns_within_l1_as_hardware_does_at_v1() {
     use nested_core::host::PhysicalHart;
     let (mut hart, mut regs, mut host) = setup();
-    host.csrs.insert(real::VSEPC, 0x1000).unwrap();
-    host.csrs.insert(real::VSSTATUS, SSTATUS_SPIE).unwrap(); // SPP = 0: to L1's U-mode
+    host.cpu.csrs.insert(real::VSEPC, 0x1000).unwrap();
+    host.cpu.csrs.insert(real::VSSTATUS, SSTATUS_SPIE).unwrap(); // SPP = 0: to L1's U-mode
     let outcome = hart.emulate(
         &virtual_instruction(0x1020_0073, VirtualMode::Hypervisor),
         &mut regs,
@@ -339,7 +340,7 @@ fn sret_with_spv_clear_returns_within_l1_as_hardware_does_at_v1() {
     );
     assert_eq!(regs.pc, 0x1000);
     assert_eq!(
-        host.read_csr(real::VSSTATUS),
+        host.cpu.read_csr(real::VSSTATUS),
         SSTATUS_SIE | SSTATUS_SPIE,
         "SIE = SPIE, SPIE = 1, SPP = 0"
     );
@@ -368,7 +369,7 @@ fn sfence_vma_from_l1_flushes_l1s_own_vmid() {
         &mut host,
     );
     assert_eq!(
-        host.fences.as_slice(),
+        host.cpu.fences.as_slice(),
         &[nested_core::testing::Fence::Vvma(0, None, Some(0x4000))]
     );
 }

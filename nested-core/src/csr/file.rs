@@ -3,7 +3,7 @@
 use super::bits::*;
 use super::table::{CsrRow, Effect, Half, Rule, Slot, find};
 use crate::config::{NestedConfig, Xlen};
-use gstage::Hgatp;
+use gstage::{Hgatp, Vsatp};
 
 bitflags::bitflags! {
     /// What a CSR write changed that the engine or the host must act on.
@@ -187,17 +187,18 @@ impl VirtualCsrs {
 
     fn legal_vsatp(&self, old: u64, wanted: u64) -> u64 {
         let c = &self.config;
-        let (mode_shift, asid_shift, asid_field, ppn_bits) = match c.xlen {
-            Xlen::Rv32 => (31, 22, 9, 22),
-            Xlen::Rv64 => (60, 44, 16, 44),
-        };
-        if !c.vsatp_modes.accepts(c.xlen, wanted >> mode_shift) {
-            return old;
+        match Vsatp::decode(c.xlen, wanted) {
+            Ok(vsatp) if c.vsatp_modes.accepts(vsatp.mode) => {
+                let asid_mask = ((1u32 << c.asid_bits.min(16)) - 1) as u16;
+                Vsatp {
+                    asid: vsatp.asid & asid_mask,
+                    ..vsatp
+                }
+                .encode(c.xlen)
+            }
+            // A reserved or unoffered MODE: the write is ignored, as satp's is.
+            _ => old,
         }
-        let asid_bits = c.asid_bits.min(asid_field);
-        let asid_mask = ((1u64 << asid_bits) - 1) << asid_shift;
-        let kept = (u64::MAX << mode_shift) & c.xlen_mask() | asid_mask | ((1u64 << ppn_bits) - 1);
-        wanted & kept
     }
 
     fn vsstatus_writable(&self) -> u64 {
