@@ -393,12 +393,33 @@ pub fn reference_l1_walk(
     gpa: u64,
     kind: Kind,
 ) -> Result<(u64, Perms, u32), RefOutcome> {
+    let allowed = |p: Perms| p.contains(kind.needs());
+    reference_g_walk(
+        mem,
+        mode,
+        root,
+        gpa,
+        kind.cause(),
+        &allowed,
+        kind == Kind::Store,
+    )
+}
+
+/// The G-stage walk for an access that faults with `cause`, is `allowed` by a leaf's
+/// permissions and is a `write` (needs D).
+pub fn reference_g_walk(
+    mem: &L1Memory,
+    mode: gstage::GStageMode,
+    root: u64,
+    gpa: u64,
+    cause: u64,
+    allowed: &dyn Fn(Perms) -> bool,
+    write: bool,
+) -> Result<(u64, Perms, u32), RefOutcome> {
     if mode == gstage::GStageMode::Bare {
         return Ok((gpa, Perms::all(), 64));
     }
-    let fault = Err(RefOutcome::L1Fault {
-        cause: kind.cause(),
-    });
+    let fault = Err(RefOutcome::L1Fault { cause });
     let (levels, bits, root_bits, bytes) = shape(mode);
     let gpa_bits = 12 + bits * (levels - 1) + root_bits;
     if gpa >> gpa_bits != 0 {
@@ -437,14 +458,14 @@ pub fn reference_l1_walk(
             return fault;
         }
         let perms = Perms::from_bits_truncate(pte & (R | W | X));
-        if !perms.contains(kind.needs()) {
+        if !allowed(perms) {
             return fault;
         }
         let shift = 12 + bits * lv;
         if ppn & ((1 << (shift - 12)) - 1) != 0 {
             return fault;
         }
-        if pte & A == 0 || (kind == Kind::Store && pte & D == 0) {
+        if pte & A == 0 || (write && pte & D == 0) {
             return fault;
         }
         let mut granted = perms;
@@ -611,4 +632,103 @@ pub fn shadow_leaf_at(pool: &VecPool, hgatp: Hgatp, gpa: u64) -> Option<(u64, u3
         table = ((pte >> 10) & ((1 << 44) - 1)) << 12;
         lv -= 1;
     }
+}
+
+/// Outcome of the reference two-stage (VS-stage, then G-stage) translation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefTwoStage {
+    /// The supervisor physical address.
+    Mapped(u64),
+    /// VS-stage page fault with this cause.
+    PageFault(u64),
+    /// Guest-page fault: cause, GPA, whether an implicit VS-table access faulted.
+    GuestPageFault(u64, u64, bool),
+    /// Access fault with this cause.
+    AccessFault(u64),
+}
+
+/// Options of an explicit access made as though at V=1.
+#[derive(Clone, Copy, Debug)]
+pub struct VsOptions {
+    pub kind: Kind,
+    pub hlvx: bool,
+    pub user: bool,
+    pub sum: bool,
+    pub mxr: bool,
+    pub hs_mxr: bool,
+}
+
+/// Sv39 VS-stage over an Sv39x4 (or Bare) G-stage, Svade in both, straight from the spec.
+pub fn reference_two_stage(
+    mem: &L1Memory,
+    vs_root: u64,
+    hgatp: Hgatp,
+    gva: u64,
+    o: VsOptions,
+) -> RefTwoStage {
+    let gpf = o.kind.cause();
+    let pf = gpf - 8; // 20/21/23 -> 12/13/15
+    let af = [1, 5, 7][o.kind as usize];
+    let g = |gpa: u64, allowed: &dyn Fn(Perms) -> bool, write: bool| {
+        reference_g_walk(mem, hgatp.mode(), hgatp.root_pa(), gpa, gpf, allowed, write)
+    };
+    if ((gva << 25) as i64 >> 25) as u64 != gva {
+        return RefTwoStage::PageFault(pf);
+    }
+    let mut a = vs_root;
+    for i in (0..3u32).rev() {
+        let pte_gpa = a + ((gva >> (12 + 9 * i)) & 0x1ff) * 8;
+        // An implicit read: a load needing R, MXR not applied.
+        let spa = match g(pte_gpa, &|p: Perms| p.contains(Perms::R), false) {
+            Ok((spa, _, _)) => spa,
+            Err(RefOutcome::L1AccessFault) => return RefTwoStage::AccessFault(af),
+            Err(_) => return RefTwoStage::GuestPageFault(gpf, pte_gpa, true),
+        };
+        let Some(pte) = mem.read(spa, PteWidth::Bits64) else {
+            return RefTwoStage::AccessFault(af);
+        };
+        let (r, w, x) = (pte & R != 0, pte & W != 0, pte & X != 0);
+        if pte & V == 0 || (!r && w) || pte >> 54 != 0 {
+            return RefTwoStage::PageFault(pf);
+        }
+        let ppn = (pte >> 10) & ((1 << 44) - 1);
+        if !r && !x {
+            if pte & (A | D | U) != 0 || i == 0 {
+                return RefTwoStage::PageFault(pf);
+            }
+            a = ppn << 12;
+            continue;
+        }
+        let u = pte & U != 0;
+        let privilege_ok = if o.user {
+            u
+        } else {
+            !u || (o.sum && o.kind != Kind::Fetch)
+        };
+        let perm_ok = match o.kind {
+            Kind::Fetch => x,
+            Kind::Load if o.hlvx => x,
+            Kind::Load => r || ((o.mxr || o.hs_mxr) && x),
+            Kind::Store => r && w,
+        };
+        let shift = 12 + 9 * i;
+        let aligned = ppn & ((1 << (shift - 12)) - 1) == 0;
+        let ad_ok = pte & A != 0 && (o.kind != Kind::Store || pte & D != 0);
+        if !privilege_ok || !perm_ok || !aligned || !ad_ok {
+            return RefTwoStage::PageFault(pf);
+        }
+        let gpa = ((ppn << 12) & !((1u64 << shift) - 1)) | (gva & ((1u64 << shift) - 1));
+        let allowed = |p: Perms| match o.kind {
+            Kind::Fetch => p.contains(Perms::X),
+            Kind::Load if o.hlvx => p.contains(Perms::X),
+            Kind::Load => p.contains(Perms::R) || (o.hs_mxr && p.contains(Perms::X)),
+            Kind::Store => p.contains(Perms::R | Perms::W),
+        };
+        return match g(gpa, &allowed, o.kind == Kind::Store) {
+            Ok((spa, _, _)) => RefTwoStage::Mapped(spa),
+            Err(RefOutcome::L1AccessFault) => RefTwoStage::AccessFault(af),
+            Err(_) => RefTwoStage::GuestPageFault(gpf, gpa, false),
+        };
+    }
+    RefTwoStage::PageFault(pf)
 }
