@@ -4,6 +4,22 @@
 //!
 //! The engine is data and logic: the host hands it [`host`] traits for L1's memory, its own
 //! map of L1's memory, a frame pool for shadow page tables and the physical hart.
+//!
+//! # Choices where the spec leaves room
+//!
+//! - Reset: every virtual H and VS CSR reads zero but the read-only fields (VSXL, UXL: 64-bit
+//!   on RV64); the spec defines only the MODE fields.
+//! - hgatp: a write with an unsupported MODE keeps the current MODE while VMID and PPN are
+//!   still written (Spike's behaviour; L1s probe modes by write and read-back either way).
+//! - vsatp: a write with a reserved or unoffered MODE is ignored, as satp's is.
+//! - vstvec: MODE values 2 and 3 read back as 0 and 1 (bit 1 is read-only zero).
+//! - hstatus: VSBE, HUPMM and HUKTE are read-only zero (little-endian only, no Ssnpm or
+//!   Svukte); VGEIN keeps its old value when written with one above GEILEN.
+//! - A misaligned HLV/HSV raises address-misaligned (4 or 6) rather than being split.
+//! - HLVX from VS privilege on a U page faults even with SUM set (execute never uses SUM).
+//! - htinst for a fault of an explicit HLV/HSV access holds the transformed instruction;
+//!   for a fault of an implicit VS-stage table access, the spec's pseudo-instruction.
+//! - WFI that traps completes at once ([`Outcome::WaitForInterrupt`]).
 #![no_std]
 #![forbid(unsafe_code)]
 

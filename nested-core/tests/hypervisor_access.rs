@@ -280,3 +280,44 @@ fn hlv_from_l1_user_mode_is_legal_only_with_hstatus_hu() {
     );
     assert_eq!(s.regs.x[5], 42);
 }
+
+#[test]
+fn every_hlv_and_hsv_form_loads_and_extends_or_stores_its_width() {
+    // Memory holds 0x8182_8384_8586_8788 at 0x8000_1000 (every byte has its top bit set).
+    let loads = [
+        (0x6000_4073, 0xffff_ffff_ffff_ff88), // HLV.B sign-extends
+        (0x6010_4073, 0x88),                  // HLV.BU
+        (0x6400_4073, 0xffff_ffff_ffff_8788), // HLV.H
+        (0x6410_4073, 0x8788),                // HLV.HU
+        (0x6430_4073, 0x8788),                // HLVX.HU
+        (0x6800_4073, 0xffff_ffff_8586_8788), // HLV.W
+        (0x6810_4073, 0x8586_8788),           // HLV.WU
+        (0x6830_4073, 0x8586_8788),           // HLVX.WU
+        (0x6c00_4073, 0x8182_8384_8586_8788), // HLV.D
+    ];
+    for (matched, expected) in loads {
+        let mut s = Setup::new();
+        s.write_u64(0x8000_1000, 0x8182_8384_8586_8788);
+        s.regs.x[6] = 0x8000_1000;
+        s.run(matched | 6 << 15 | 5 << 7, VirtualMode::Hypervisor);
+        assert_eq!((s.regs.pc, s.regs.x[5]), (PC + 4, expected), "{matched:#x}");
+    }
+    let stores = [
+        (0x6200_4073, 0xffff_ffff_ffff_ff11),
+        (0x6600_4073, 0xffff_ffff_ffff_2211),
+        (0x6a00_4073, 0xffff_ffff_4433_2211),
+        (0x6e00_4073, 0x8877_6655_4433_2211),
+    ];
+    for (matched, expected) in stores {
+        let mut s = Setup::new();
+        s.write_u64(0x8000_1000, u64::MAX);
+        s.regs.x[6] = 0x8000_1000;
+        s.regs.x[7] = 0x8877_6655_4433_2211;
+        s.run(matched | 7 << 20 | 6 << 15, VirtualMode::Hypervisor);
+        assert_eq!(
+            (s.regs.pc, s.read_u64(0x8000_1000)),
+            (PC + 4, expected),
+            "{matched:#x}"
+        );
+    }
+}
