@@ -18,7 +18,8 @@ fuzz_target!(|data: &[u8]| {
     let frames = [9usize, 13, 16, 64][setup as usize % 4];
     let law_abiding = setup & 4 != 0;
     let svvptc = setup & 8 != 0;
-    let mut sim = Sim::new(frames, law_abiding, svvptc);
+    let l1_svadu = setup & 16 != 0;
+    let mut sim = Sim::new(frames, law_abiding, svvptc, l1_svadu);
     for (i, chunk) in script.chunks_exact(6).take(64).enumerate() {
         let op = Op::decode(chunk.try_into().unwrap());
         if let Err(e) = sim.step(op) {

@@ -22,9 +22,10 @@ fn run(
     frames: usize,
     law_abiding: bool,
     svvptc: bool,
+    svadu: bool,
     script: &[[u8; 6]],
 ) -> Result<(), TestCaseError> {
-    let mut sim = Sim::new(frames, law_abiding, svvptc);
+    let mut sim = Sim::new(frames, law_abiding, svvptc, svadu);
     for (i, bytes) in script.iter().enumerate() {
         let op = Op::decode(*bytes);
         sim.step(op)
@@ -39,15 +40,16 @@ proptest! {
     /// Isolation: whatever a hostile L1 writes in its tables, without fencing, every shadow
     /// leaf maps only host memory the L1 map grants, with permissions within it.
     #[test]
-    fn no_shadow_leaf_maps_memory_the_l1_map_does_not_grant(script in ops(), frames in prop::sample::select(vec![9usize, 13, 16, 64])) {
-        run(frames, false, true, &script)?;
+    fn no_shadow_leaf_maps_memory_the_l1_map_does_not_grant(script in ops(), frames in prop::sample::select(vec![9usize, 13, 16, 64]), svadu in any::<bool>()) {
+        run(frames, false, true, svadu, &script)?;
     }
 
     /// Coherence: when L1 follows every table edit with the fence the spec requires, the
-    /// shadow agrees with the reference two-stage walk after every fill, edit and fence.
+    /// shadow agrees with the reference two-stage walk after every fill, edit and fence, with
+    /// L1's G-stage under Svade or Svadu.
     #[test]
-    fn a_fence_followed_by_a_walk_never_returns_a_stale_translation(script in ops(), frames in prop::sample::select(vec![9usize, 13, 16, 64]), svvptc in any::<bool>()) {
-        run(frames, true, svvptc, &script)?;
+    fn a_fence_followed_by_a_walk_never_returns_a_stale_translation(script in ops(), frames in prop::sample::select(vec![9usize, 13, 16, 64]), svvptc in any::<bool>(), svadu in any::<bool>()) {
+        run(frames, true, svvptc, svadu, &script)?;
     }
 
     /// The writer's tables, read by the walker, give exactly the mappings a model records.
@@ -241,7 +243,7 @@ fn random_scripts_install_leaves_that_the_checks_see() {
     };
     let (mut fills, mut installed, mut leaves) = (0, 0, 0);
     for _ in 0..50 {
-        let mut sim = Sim::new(64, true, true);
+        let mut sim = Sim::new(64, true, true, false);
         for _ in 0..40 {
             let b = next().to_le_bytes();
             sim.step(Op::decode([b[0], b[1], b[2], b[3], b[4], b[5]]))

@@ -159,8 +159,9 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// A fresh world with `frames` frames in the pool.
-    pub fn new(frames: usize, law_abiding: bool, host_svvptc: bool) -> Sim {
+    /// A fresh world with `frames` frames in the pool; `l1_svadu`: L1's G-stage has
+    /// hardware A/D updates (else Svade).
+    pub fn new(frames: usize, law_abiding: bool, host_svvptc: bool, l1_svadu: bool) -> Sim {
         let mut l1 = L1Memory::new(0x100_0000);
         let mut builders = [
             L1Builder::new(GStageMode::Sv39x4, 0x10000, 0x80000),
@@ -174,12 +175,18 @@ impl Sim {
         for b in builders.iter_mut() {
             for i in 0..32u64 {
                 let perms = [R | W, R | W | X, R | X, R][i as usize % 4];
+                // Some entries start clean or unaccessed: Svade faults, Svadu updates them.
+                let ad = match i % 5 {
+                    1 => A,
+                    3 => 0,
+                    _ => A | D,
+                };
                 b.map(
                     &mut l1,
                     i * 0x1000,
                     0,
                     0x1000 * (i * 7 % 64),
-                    perms | U | A | D,
+                    perms | U | ad,
                 );
             }
             b.map(&mut l1, 0x20_0000, 1, 0x20_0000, R | W | X | U | A | D);
@@ -205,7 +212,10 @@ impl Sim {
             });
         }
         let config = ShadowConfig {
-            l1_walk: WalkConfig::default(),
+            l1_walk: WalkConfig {
+                svadu: l1_svadu,
+                ..WalkConfig::default()
+            },
             host_svvptc,
             first_vmid: 50,
             shadow_modes: SupportedModes {
@@ -314,7 +324,6 @@ impl Sim {
         self.mgr
             .activate(key, &mut self.pool, fences)
             .map_err(|e| format!("activate: {e:?}"))?;
-        let expected = reference(&self.l1, self.l1_hgatp(c), &self.map, gpa, kind);
         let got = self.mgr.fill(
             key,
             gpa,
@@ -324,6 +333,9 @@ impl Sim {
             &mut self.pool,
             fences,
         );
+        // After the fill: with Svadu it may have set A/D in L1's entry, and the Svade
+        // reference on the updated tables must then agree exactly.
+        let expected = reference(&self.l1, self.l1_hgatp(c), &self.map, gpa, kind);
         self.fills += 1;
         match (expected, got) {
             (RefOutcome::Mapped { host_pa, perms, .. }, Ok(filled)) => {
