@@ -15,14 +15,6 @@ pub struct HfenceGvma {
 }
 
 impl HfenceGvma {
-    /// The rs1 operand: GPA >> 2, or 0 for x0.
-    pub const fn rs1(self) -> u64 {
-        match self.gpa {
-            Some(gpa) => gpa >> 2,
-            None => 0,
-        }
-    }
-
     /// Whether this fence also orders what `other` orders.
     pub const fn covers(self, other: HfenceGvma) -> bool {
         let vmid = match (self.vmid, other.vmid) {
@@ -92,13 +84,6 @@ impl Fences {
                 vmid: None,
                 gpa: None,
             });
-        }
-    }
-
-    /// Adds every fence of `other`.
-    pub fn extend(&mut self, other: &Fences) {
-        for f in other.as_slice() {
-            self.push(*f);
         }
     }
 }

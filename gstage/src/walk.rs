@@ -229,13 +229,6 @@ pub struct Translation {
     pub origin: Origin,
 }
 
-impl Translation {
-    /// First GPA of the mapping that contains `gpa`.
-    pub const fn base_of(&self, gpa: u64) -> u64 {
-        gpa & !low_mask(self.size_log2)
-    }
-}
-
 /// Mask of the low `bits` bits (all ones for 64 or more).
 pub(crate) const fn low_mask(bits: u32) -> u64 {
     if bits >= 64 {

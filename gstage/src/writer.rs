@@ -47,17 +47,6 @@ impl PageSize {
     pub const fn bytes(self) -> u64 {
         1 << self.log2()
     }
-
-    /// The size of a leaf at `level`, if one of these.
-    pub const fn from_level(level: u8) -> Option<Self> {
-        match level {
-            0 => Some(PageSize::Size4K),
-            1 => Some(PageSize::Size2M),
-            2 => Some(PageSize::Size1G),
-            3 => Some(PageSize::Size512G),
-            _ => None,
-        }
-    }
 }
 
 /// Attributes of a leaf the writer installs (U, A and D are always set).

@@ -7,7 +7,7 @@ use gstage::{
     Access, AccessType, FaultReason, GStageMode, Implicit, MemoryFault, Origin, Perms, PteMemory,
     PteWidth, WalkConfig, WalkError, translate,
 };
-use model::{A, D, G, L1Builder, L1Memory, R, U, W, X};
+use model::{A, D, G, L1Builder, L1Memory, R, U, V, W, X};
 
 const ROOT: u64 = 0x10000;
 const LEAF: u64 = U | A | D;
@@ -339,15 +339,13 @@ fn napot_needs_svnapot_and_maps_64_kib() {
     mem.write(
         addr,
         PteWidth::Bits64,
-        ((0x9_4000u64 >> 12) << 10) | R | LEAF | V_BIT | (1 << 63),
+        ((0x9_4000u64 >> 12) << 10) | R | LEAF | V | (1 << 63),
     );
     assert_eq!(
         fault(walk(&mut mem, GStageMode::Sv39x4, 0x3_2abc, load(), &napot)),
         (21, FaultReason::BadNapot)
     );
 }
-
-const V_BIT: u64 = 1;
 
 #[test]
 fn permissions_follow_the_access_type() {
