@@ -13,6 +13,19 @@
 //! - [`host`]: the traits the host implements ([`FramePool`], [`L1AddressMap`]).
 //! - [`fence`]: the HFENCE.GVMA instructions a change requires.
 //!
+//! # Choices where the spec leaves room
+//!
+//! - hgatp WARL: an unsupported MODE keeps the current MODE; VMID and PPN are still written.
+//! - HS-level MXR is not applied to implicit VS-stage table reads (as Spike does).
+//! - Svadu: when the compare-exchange finds a changed entry the walk restarts from the root,
+//!   at most [`walk::AD_UPDATE_ATTEMPTS`] times, then reports [`WalkError::Contended`].
+//! - Leaves written by the writer and the shadow have U=A=D=1, so the hardware never updates
+//!   them; the shadow grants W only when L1's entry has D set.
+//! - Fences: the writer and the shadow report a fence for every valid entry they change, a
+//!   VMID-wide fence for a non-leaf change; a new shadow leaf is fenced only when the host
+//!   says its harts lack Svvptc.
+//! - The VS-stage treats XWR=010 as reserved (shadow stacks, Zicfiss, are not modelled).
+//!
 //! # Example: build a small Sv39x4 table and walk it
 //!
 //! ```
