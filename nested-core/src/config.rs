@@ -94,6 +94,14 @@ impl NestedConfig {
         }
     }
 
+    /// L1's XLEN in bits.
+    pub const fn xlen_bits(&self) -> u32 {
+        match self.xlen {
+            Xlen::Rv32 => 32,
+            Xlen::Rv64 => 64,
+        }
+    }
+
     /// The mask of L1's registers: 32 or 64 bits.
     pub const fn xlen_mask(&self) -> u64 {
         match self.xlen {

@@ -1,53 +1,20 @@
 //! [`NestedHart`]: the virtual H extension of one L1 hart and the emulation of the
 //! instructions L1 cannot execute itself.
 
-use crate::access::{L1Tables, load as load_value, store as store_value};
+use crate::access::{HypervisorAccess, Kind, L1Tables};
 use crate::config::NestedConfig;
-use crate::counters::{Counters, Event};
+use crate::counters::{Counters, Event, World};
 use crate::csr::bits::*;
 use crate::csr::{CsrError, Effects, VirtualCsrs};
-use crate::host::MemError;
-use crate::host::{FramePool, GuestMemory, Host, HostParts, PhysicalHart, real};
-use crate::insn::{CsrOp, CsrSource, Instruction, Reg, Width};
+use crate::host::{FramePool, Host, HostParts, PhysicalHart, real};
+use crate::insn::{CsrOp, CsrSource, Instruction, Reg};
 use crate::privilege::{Permission, VirtualMode, permission};
+use crate::trap::{Exception, cause};
+use crate::world::SavedL1;
 use gstage::walk::AccessType;
 use gstage::{
     ContextKey, Fences, FillError, Filled, Hgatp, ShadowConfig, ShadowError, ShadowManager,
-    TwoStageError, VsAccess, VsMode, Vsatp, WalkConfig, translate_two_stage,
 };
-
-/// Exception codes the engine raises (priv spec, "Trap Cause Codes").
-pub mod cause {
-    /// Illegal instruction.
-    pub const ILLEGAL_INSTRUCTION: u64 = 2;
-    /// Virtual instruction.
-    pub const VIRTUAL_INSTRUCTION: u64 = 22;
-}
-
-/// An exception the engine raises in L1, with what a trap into HS-mode writes besides cause
-/// and tval.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Exception {
-    cause: u64,
-    tval: u64,
-    /// stval holds a guest virtual address (hstatus.GVA).
-    gva: bool,
-    htval: u64,
-    htinst: u64,
-}
-
-impl Exception {
-    /// An exception whose tval is not a guest virtual address (htval, htinst zero).
-    const fn plain(cause: u64, tval: u64) -> Self {
-        Exception {
-            cause,
-            tval,
-            gva: false,
-            htval: 0,
-            htinst: 0,
-        }
-    }
-}
 
 /// L1's general-purpose registers and pc at the trap, as the host saved them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -59,7 +26,7 @@ pub struct GuestRegs {
 }
 
 impl GuestRegs {
-    fn get(&self, reg: Reg) -> u64 {
+    pub(crate) fn get(&self, reg: Reg) -> u64 {
         if reg == 0 {
             0
         } else {
@@ -67,7 +34,7 @@ impl GuestRegs {
         }
     }
 
-    fn set(&mut self, reg: Reg, value: u64) {
+    pub(crate) fn set(&mut self, reg: Reg, value: u64) {
         if reg != 0 {
             self.x[usize::from(reg & 31)] = value;
         }
@@ -108,8 +75,22 @@ pub enum Outcome {
     /// L1 executed WFI: resume at `regs.pc` (already past it) once an interrupt is pending
     /// for it, or at once.
     WaitForInterrupt,
-    /// L1 executed SRET with virtual hstatus.SPV = 1: it enters its guest (L2).
-    EnterGuest,
+    /// An interrupt for the host: handle it, then resume the guest (or make L1 take one
+    /// with `NestedHart::interrupt_l1`).
+    HostInterrupt,
+    /// L2 accessed guest-physical `gpa`, which L1 maps to `l1_gpa`, memory the host does not
+    /// back for L1 or does not grant for this access (an emulated device, or a read-only
+    /// page): the host emulates the access or faults L1.
+    HostMemoryFault {
+        /// L2's guest physical address.
+        gpa: u64,
+        /// The L1 guest physical address L1 maps it to.
+        l1_gpa: u64,
+    },
+    /// No shadow G-stage could be built for L1's hgatp.
+    ShadowUnavailable(ShadowError),
+    /// A shadow fill failed for a reason that is the host's to handle (pool exhausted).
+    ShadowFillFailed(FillError),
 }
 
 /// The nested-virtualization state of one L1 hart.
@@ -118,10 +99,12 @@ pub enum Outcome {
 #[derive(Debug)]
 pub struct NestedHart<const CONTEXTS: usize> {
     /// The physical VMID under which the host runs L1 itself.
-    l1_vmid: u16,
-    csrs: VirtualCsrs,
-    shadow: ShadowManager<CONTEXTS>,
-    counters: Counters,
+    pub(crate) l1_vmid: u16,
+    pub(crate) csrs: VirtualCsrs,
+    pub(crate) shadow: ShadowManager<CONTEXTS>,
+    pub(crate) counters: Counters,
+    /// L1's world while its guest runs.
+    pub(crate) saved: Option<SavedL1>,
 }
 
 impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
@@ -133,6 +116,7 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             csrs: VirtualCsrs::new(config),
             shadow: ShadowManager::new(shadow),
             counters: Counters::default(),
+            saved: None,
         }
     }
 
@@ -220,6 +204,7 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         let HostParts {
             memory, pool, hart, ..
         } = host.parts();
+        self.counters.count_entry(World::L1, false, trap.cause);
         let xlen = self.config().xlen;
         let bits = match u32::try_from(trap.tval) {
             Ok(bits) if bits != 0 => bits,
@@ -282,7 +267,7 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
                     );
                 }
             },
-            Instruction::Sret => return self.sret(regs, hart),
+            Instruction::Sret => return self.sret(regs, pool, hart),
             Instruction::Wfi => {
                 self.counters.count(Event::Wfi);
                 regs.pc = next;
@@ -389,11 +374,16 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
     /// SRET from L1's HS-mode: into L2 when virtual hstatus.SPV is set, else the return to
     /// L1's own U or HS that real hardware does at V=1 (it trapped only because the host
     /// asked, with the real hstatus.VTSR).
-    fn sret(&mut self, regs: &mut GuestRegs, hart: &mut (impl PhysicalHart + ?Sized)) -> Outcome {
+    fn sret(
+        &mut self,
+        regs: &mut GuestRegs,
+        pool: &mut (impl FramePool + ?Sized),
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) -> Outcome {
         self.counters.count(Event::Sret);
         let hstatus = self.csrs.read(crate::csr::number::HSTATUS, 0).unwrap_or(0);
         if hstatus & HSTATUS_SPV != 0 {
-            return Outcome::EnterGuest;
+            return self.enter_guest(regs, pool, hart);
         }
         let status = hart.read_csr(real::VSSTATUS);
         let supervisor = status & SSTATUS_SPP != 0;
@@ -483,203 +473,4 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             .map(|h| h.vmid())
             .unwrap_or(0)
     }
-
-    /// Raises `exception` in L1, from `mode` (its HS or U), as a trap into (virtual) HS-mode
-    /// from V=0 does: L1's sepc, scause, stval and sstatus are the real vs* CSRs; its virtual
-    /// hstatus.SPV clears, GVA, htval and htinst take the exception's values.
-    // Priv spec, hypervisor chapter, "Trap Entry".
-    fn raise(
-        &mut self,
-        exception: Exception,
-        mode: VirtualMode,
-        regs: &mut GuestRegs,
-        hart: &mut (impl PhysicalHart + ?Sized),
-    ) -> Outcome {
-        use crate::csr::number::{HSTATUS, HTINST, HTVAL};
-        self.counters.count(Event::ExceptionToL1);
-        let mask = self.config().xlen_mask();
-        hart.write_csr(real::VSEPC, regs.pc);
-        hart.write_csr(real::VSCAUSE, exception.cause);
-        hart.write_csr(real::VSTVAL, exception.tval & mask);
-        let status = hart.read_csr(real::VSSTATUS);
-        let spie = if status & SSTATUS_SIE != 0 {
-            SSTATUS_SPIE
-        } else {
-            0
-        };
-        let spp = if mode == VirtualMode::Hypervisor {
-            SSTATUS_SPP
-        } else {
-            0
-        };
-        hart.write_csr(
-            real::VSSTATUS,
-            (status & !(SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP)) | spie | spp,
-        );
-        let hstatus = self.csrs.read(HSTATUS, 0).unwrap_or(0) & !(HSTATUS_SPV | HSTATUS_GVA);
-        let gva = if exception.gva { HSTATUS_GVA } else { 0 };
-        let trap_written = [
-            (HSTATUS, hstatus | gva),
-            (HTVAL, exception.htval),
-            (HTINST, exception.htinst),
-        ];
-        for (csr, value) in trap_written {
-            // These CSRs always exist and hold any value a trap writes.
-            let _ = self.csrs.write(csr, value & mask);
-        }
-        regs.pc = hart.read_csr(real::VSTVEC) & !3 & mask;
-        Outcome::Resume {
-            supervisor: true,
-            effects: Effects::empty(),
-        }
-    }
-
-    /// HLV, HLVX or HSV from L1: the access through L1's virtual vsatp and hgatp, as though
-    /// at V=1 with the privilege of hstatus.SPVP, then the load or the store.
-    fn hypervisor_access(
-        &mut self,
-        access: HypervisorAccess,
-        regs: &mut GuestRegs,
-        memory: &mut (impl GuestMemory + ?Sized),
-        hart: &mut (impl PhysicalHart + ?Sized),
-    ) -> Result<(), AccessStop> {
-        use crate::csr::number::{HENVCFG, HGATP, HSTATUS, VSATP, VSSTATUS};
-        let c = *self.config();
-        let gva = regs.get(access.rs1) & c.xlen_mask();
-        let exception = |cause, htval, htinst| Exception {
-            cause,
-            tval: gva,
-            gva: true,
-            htval,
-            htinst,
-        };
-        // The transformed instruction: the same bits with the address offset (0) in rs1.
-        let transformed = u64::from(access.bits & !(0x1f << 15));
-        let (load, store) = (5, 7);
-        let kind = match access.kind {
-            Kind::Load { .. } => AccessType::Load,
-            Kind::Store { .. } => AccessType::Store,
-        };
-        let access_fault = if kind == AccessType::Load {
-            load
-        } else {
-            store
-        };
-        // Misaligned: the spec lets the hart raise address-misaligned (4 / 6) instead.
-        if !gva.is_multiple_of(access.width.bytes() as u64) {
-            return Err(AccessStop::Raise(exception(
-                access_fault - 1,
-                0,
-                transformed,
-            )));
-        }
-        let read = |csr| self.csrs.read(csr, 0).unwrap_or(0);
-        let (hstatus, vsstatus, henvcfg) = (read(HSTATUS), read(VSSTATUS), read(HENVCFG));
-        let vsatp = Vsatp::decode(c.xlen, read(VSATP)).unwrap_or(Vsatp {
-            mode: VsMode::Bare,
-            asid: 0,
-            ppn: 0,
-        });
-        let hgatp = Hgatp::decode(c.xlen, read(HGATP)).unwrap_or(Hgatp::new(
-            gstage::GStageMode::Bare,
-            0,
-            0,
-        ));
-        let vs_access = VsAccess {
-            kind,
-            hlvx: matches!(access.kind, Kind::Load { execute: true, .. }),
-            user: hstatus & HSTATUS_SPVP == 0,
-            sum: vsstatus & SSTATUS_SUM != 0,
-            mxr: vsstatus & SSTATUS_MXR != 0,
-            hs_mxr: hart.read_csr(real::VSSTATUS) & SSTATUS_MXR != 0,
-        };
-        let vs_config = WalkConfig {
-            svadu: henvcfg & HENVCFG_ADUE != 0,
-            pbmte: henvcfg & HENVCFG_PBMTE != 0,
-            ..WalkConfig::default()
-        };
-        let g_config = self.shadow.config().l1_walk;
-        let translated = translate_two_stage(
-            vsatp,
-            &vs_config,
-            hgatp,
-            &g_config,
-            gva,
-            vs_access,
-            &mut L1Tables(&mut *memory),
-        );
-        let pa = match translated {
-            Ok(t) => t.pa,
-            Err(TwoStageError::PageFault { cause, .. }) => {
-                return Err(AccessStop::Raise(exception(cause, 0, transformed)));
-            }
-            Err(TwoStageError::GuestPageFault(fault)) => {
-                let htinst = fault
-                    .pseudo_instruction(c.xlen)
-                    .map_or(transformed, u64::from);
-                return Err(AccessStop::Raise(exception(
-                    fault.cause.code(),
-                    fault.htval(),
-                    htinst,
-                )));
-            }
-            Err(TwoStageError::AccessFault { cause }) => {
-                return Err(AccessStop::Raise(exception(cause, 0, 0)));
-            }
-            Err(TwoStageError::Contended) => return Err(AccessStop::Retry),
-        };
-        let done = match access.kind {
-            Kind::Load { unsigned, rd, .. } => load_value(&*memory, pa, access.width, unsigned)
-                .map(|v| regs.set(rd, v & c.xlen_mask())),
-            Kind::Store { rs2 } => store_value(memory, pa, access.width, regs.get(rs2)),
-        };
-        done.map_err(|MemError| AccessStop::Raise(exception(access_fault, 0, transformed)))
-    }
-
-    /// An HLV/HSV that did not complete: raise its exception, or resume at the same
-    /// instruction so that it runs again.
-    fn stop_access(
-        &mut self,
-        stop: AccessStop,
-        mode: VirtualMode,
-        regs: &mut GuestRegs,
-        hart: &mut (impl PhysicalHart + ?Sized),
-    ) -> Outcome {
-        match stop {
-            AccessStop::Raise(exception) => self.raise(exception, mode, regs, hart),
-            AccessStop::Retry => Outcome::Resume {
-                supervisor: mode == VirtualMode::Hypervisor,
-                effects: Effects::empty(),
-            },
-        }
-    }
-}
-
-/// An HLV, HLVX or HSV to perform.
-#[derive(Clone, Copy)]
-struct HypervisorAccess {
-    bits: u32,
-    width: Width,
-    kind: Kind,
-    rs1: Reg,
-}
-
-#[derive(Clone, Copy)]
-enum Kind {
-    Load {
-        unsigned: bool,
-        execute: bool,
-        rd: Reg,
-    },
-    Store {
-        rs2: Reg,
-    },
-}
-
-/// Why an HLV/HSV stopped.
-enum AccessStop {
-    /// The exception the hardware would raise.
-    Raise(Exception),
-    /// Svadu contention: run the instruction again.
-    Retry,
 }

@@ -72,13 +72,10 @@ pub struct HostParts<'a, M: ?Sized, A: ?Sized, P: ?Sized, H: ?Sized> {
     pub hart: &'a mut H,
 }
 
-/// Real CSR numbers the engine reads and writes through [`PhysicalHart`].
+/// Real CSR numbers the engine reads and writes through [`PhysicalHart`]: the same numbers as
+/// the virtual file's, and `time`.
 pub mod real {
-    #![allow(missing_docs)] // each constant is the spec's name for the number
-    pub const VSSTATUS: u16 = 0x200;
-    pub const VSTVEC: u16 = 0x205;
-    pub const VSEPC: u16 = 0x241;
-    pub const VSCAUSE: u16 = 0x242;
-    pub const VSTVAL: u16 = 0x243;
+    pub use crate::csr::number::*;
+    /// The `time` CSR.
     pub const TIME: u16 = 0xc01;
 }

@@ -33,13 +33,17 @@ pub mod insn;
 pub mod privilege;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod trap;
+mod world;
 
 pub use config::{NestedConfig, VsatpModes};
-pub use counters::{Counters, Event};
+pub use counters::{Counters, Event, World};
 pub use csr::{CsrError, Effects, VirtualCsrs};
-pub use hart::{GuestRegs, NestedHart, Outcome, ShadowFault, Trap, cause};
+pub use hart::{GuestRegs, NestedHart, Outcome, ShadowFault, Trap};
 pub use insn::Instruction;
 pub use privilege::{Permission, VirtualMode};
+pub use trap::cause;
+pub use world::{GuestTrap, Route, route};
 
 /// The G-stage crate the engine builds on, for its shadow configuration and host traits.
 pub use gstage;

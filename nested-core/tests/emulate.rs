@@ -304,23 +304,6 @@ fn an_undecodable_instruction_is_illegal() {
 }
 
 #[test]
-fn sret_with_virtual_spv_set_enters_the_guest() {
-    let (mut hart, mut regs, mut host) = setup();
-    regs.x[1] = HSTATUS_SPV;
-    hart.emulate(
-        &virtual_instruction(csr_insn(1, 0, 1, HSTATUS), VirtualMode::Hypervisor),
-        &mut regs,
-        &mut host,
-    );
-    let outcome = hart.emulate(
-        &virtual_instruction(0x1020_0073, VirtualMode::Hypervisor),
-        &mut regs,
-        &mut host,
-    );
-    assert_eq!(outcome, Outcome::EnterGuest);
-}
-
-#[test]
 fn sret_with_spv_clear_returns_within_l1_as_hardware_does_at_v1() {
     use nested_core::host::PhysicalHart;
     let (mut hart, mut regs, mut host) = setup();

@@ -17,6 +17,8 @@ bitflags::bitflags! {
         const TIMER = 1 << 2;
         /// A pending, enabled or delegated interrupt bit changed.
         const INTERRUPTS = 1 << 3;
+        /// The hart switched between L1 and its guest: see `NestedHart::in_guest`.
+        const WORLD = 1 << 4;
     }
 }
 

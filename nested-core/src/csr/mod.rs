@@ -10,4 +10,5 @@ pub mod number;
 mod table;
 
 pub use file::{CsrError, Effects, VirtualCsrs};
+pub(crate) use table::Slot;
 pub use table::{CsrRow, PROBE_WRITES, TABLE};

@@ -1,0 +1,384 @@
+//! The world switch: L1 entering its guest (L2) with SRET, and L2's traps coming back to L1.
+//!
+//! While L1 runs, the real VS CSRs hold L1's own supervisor state and the real H CSRs hold
+//! what the host set for L1. While L2 runs, the real VS CSRs hold L2's state (from L1's
+//! virtual VS CSRs) and the real H CSRs project what L1 asked for onto the hardware: its
+//! delegations, its injected interrupts, its trap controls, and the shadow G-stage in place
+//! of its hgatp. General registers are never swapped: L1 loads L2's before its SRET and finds
+//! them as L2 left them at the trap, as on real hardware.
+//!
+//! Priv spec, hypervisor chapter, "Trap Entry", "Trap Return" and the note on ordering of
+//! vsatp and hgatp writes (zero vsatp first).
+
+use crate::counters::{Event, World};
+use crate::csr::Effects;
+use crate::csr::Slot;
+use crate::csr::bits::*;
+use crate::hart::{GuestRegs, NestedHart, Outcome, ShadowFault};
+use crate::host::{FramePool, Host, HostParts, PhysicalHart, real};
+use crate::privilege::VirtualMode;
+use crate::trap::Exception;
+use gstage::walk::{AccessType, WalkError};
+use gstage::{Fences, FillError, Hgatp};
+
+/// L1's supervisor CSRs that live in the real VS CSRs while it runs, swapped with L2's.
+/// vsatp is handled apart, for the ordering rule.
+pub(crate) const VS_SWAPPED: [u16; 7] = [
+    real::VSSTATUS,
+    real::VSIE,
+    real::VSTVEC,
+    real::VSSCRATCH,
+    real::VSEPC,
+    real::VSCAUSE,
+    real::VSTVAL,
+];
+
+/// The real H CSRs the host set for L1, replaced by L1's projection while L2 runs.
+pub(crate) const H_SWAPPED: [u16; 7] = [
+    real::HSTATUS,
+    real::HEDELEG,
+    real::HIDELEG,
+    real::HVIP,
+    real::HCOUNTEREN,
+    real::HENVCFG,
+    real::HTIMEDELTA,
+];
+
+/// hstatus fields of L1's that act on L2 directly: its trap controls.
+pub(crate) const HSTATUS_PROJECTED: u64 = HSTATUS_VTSR | HSTATUS_VTW | HSTATUS_VTVM;
+
+/// What the real CSRs held for L1 when it entered L2, restored when L2 exits to it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SavedL1 {
+    pub vs: [u64; VS_SWAPPED.len()],
+    pub h: [u64; H_SWAPPED.len()],
+    pub vsatp: u64,
+    pub hgatp: u64,
+    pub vstimecmp: u64,
+}
+
+/// How the engine handles a trap taken while L2 runs, by cause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// A guest-page fault: fill the shadow G-stage from L1's, or reflect L1's own fault.
+    ShadowFault,
+    /// An interrupt for the host (its own timer, IPIs, devices, or one it raises for L1).
+    Host,
+    /// Everything else that reached the host: L1 takes it exactly as hardware would deliver it.
+    ReflectToL1,
+}
+
+/// The route of a trap with exception or interrupt code `code` (`interrupt` set for an
+/// interrupt). Every exception that reaches the host while L2 runs was not delegated by L1
+/// (the host delegates in hardware what L1 delegated) or cannot be delegated (ecall from VS,
+/// virtual instruction, guest-page faults), so L1 must see it.
+pub const fn route(interrupt: bool, code: u64) -> Route {
+    match (interrupt, code) {
+        (true, _) => Route::Host,
+        (false, 20 | 21 | 23) => Route::ShadowFault,
+        (false, _) => Route::ReflectToL1,
+    }
+}
+
+/// A trap the hardware took to the host while L2 ran, as the host saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GuestTrap {
+    /// The exception or interrupt code (scause without its interrupt bit).
+    pub code: u64,
+    /// Whether it is an interrupt.
+    pub interrupt: bool,
+    /// stval.
+    pub tval: u64,
+    /// htval: for a guest-page fault, the guest physical address shifted right by 2.
+    pub htval: u64,
+    /// htinst.
+    pub htinst: u64,
+    /// hstatus.GVA: stval holds a guest virtual address.
+    pub gva: bool,
+    /// L2 was in VS-mode (the real hstatus.SPVP), else VU-mode.
+    pub supervisor: bool,
+}
+
+/// The XLEN of the real hart: the engine runs on RV64 hosts (L1 may be RV32).
+const HOST_XLEN: gstage::Xlen = gstage::Xlen::Rv64;
+
+impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
+    /// Whether L1's guest runs on this hart (L1's virtual V is 1).
+    pub fn in_guest(&self) -> bool {
+        self.saved.is_some()
+    }
+
+    /// L1 executed SRET with virtual hstatus.SPV set: the SRET's effect on L1's state, then
+    /// the switch to L2 at L1's sepc in the mode L1's sstatus.SPP names.
+    pub(crate) fn enter_guest(
+        &mut self,
+        regs: &mut GuestRegs,
+        pool: &mut (impl FramePool + ?Sized),
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) -> Outcome {
+        let mut fences = Fences::new();
+        let shadow = match self
+            .shadow
+            .activate(self.current_context(), pool, &mut fences)
+        {
+            Ok(shadow) => shadow,
+            Err(error) => return Outcome::ShadowUnavailable(error),
+        };
+        for fence in fences.as_slice() {
+            hart.hfence_gvma(fence.vmid, fence.gpa);
+        }
+        // SRET from HS with SPV = 1 (priv spec, "Trap Return"): the new mode is (V=1, SPP);
+        // SPV := 0, SIE := SPIE, SPIE := 1, SPP := 0; pc := sepc.
+        let status = hart.read_csr(real::VSSTATUS);
+        let supervisor = status & SSTATUS_SPP != 0;
+        let sie = if status & SSTATUS_SPIE != 0 {
+            SSTATUS_SIE
+        } else {
+            0
+        };
+        hart.write_csr(
+            real::VSSTATUS,
+            (status & !(SSTATUS_SIE | SSTATUS_SPP)) | sie | SSTATUS_SPIE,
+        );
+        let hstatus = self.virtual_csr(real::HSTATUS);
+        let _ = self.csrs.write(real::HSTATUS, hstatus & !HSTATUS_SPV);
+        regs.pc = hart.read_csr(real::VSEPC);
+
+        let saved = self.save_l1(hart);
+        self.load_guest(shadow, &saved, hart);
+        self.saved = Some(saved);
+        self.counters.count(Event::GuestEntry);
+        Outcome::Resume {
+            supervisor,
+            effects: Effects::WORLD,
+        }
+    }
+
+    /// What the real CSRs hold for L1 now.
+    fn save_l1(&self, hart: &(impl PhysicalHart + ?Sized)) -> SavedL1 {
+        SavedL1 {
+            vs: VS_SWAPPED.map(|csr| hart.read_csr(csr)),
+            h: H_SWAPPED.map(|csr| hart.read_csr(csr)),
+            vsatp: hart.read_csr(real::VSATP),
+            hgatp: hart.read_csr(real::HGATP),
+            vstimecmp: if self.config().sstc {
+                hart.read_csr(real::VSTIMECMP)
+            } else {
+                0
+            },
+        }
+    }
+
+    /// Programs the real CSRs for L2: L1's projection over the host's settings for L1, the
+    /// shadow G-stage, and L2's VS state from L1's virtual VS CSRs. vsatp is zeroed before
+    /// hgatp changes and written last (priv spec, hypervisor chapter, fence ordering note).
+    fn load_guest(&self, shadow: Hgatp, host: &SavedL1, hart: &mut (impl PhysicalHart + ?Sized)) {
+        let virt = |csr| self.virtual_csr(csr);
+        let l0 = |csr| {
+            H_SWAPPED
+                .iter()
+                .position(|&c| c == csr)
+                .map_or(0, |i| host.h[i])
+        };
+        hart.write_csr(real::VSATP, 0);
+        hart.write_csr(real::HGATP, shadow.encode(HOST_XLEN));
+        let projected = [
+            (real::HENVCFG, virt(real::HENVCFG) & l0(real::HENVCFG)),
+            (
+                real::HSTATUS,
+                (l0(real::HSTATUS) & !HSTATUS_PROJECTED)
+                    | (virt(real::HSTATUS) & HSTATUS_PROJECTED),
+            ),
+            (real::HEDELEG, virt(real::HEDELEG)),
+            (real::HIDELEG, virt(real::HIDELEG)),
+            (real::HVIP, virt(real::HVIP) & VS_INTERRUPTS),
+            (
+                real::HCOUNTEREN,
+                virt(real::HCOUNTEREN) & l0(real::HCOUNTEREN),
+            ),
+            (
+                real::HTIMEDELTA,
+                virt(real::HTIMEDELTA).wrapping_add(l0(real::HTIMEDELTA)),
+            ),
+        ];
+        for (csr, value) in projected {
+            hart.write_csr(csr, value);
+        }
+        for csr in VS_SWAPPED {
+            hart.write_csr(csr, self.guest_value(csr));
+        }
+        if self.config().sstc {
+            hart.write_csr(real::VSTIMECMP, virt(real::VSTIMECMP));
+        }
+        hart.write_csr(real::VSATP, virt(real::VSATP));
+    }
+
+    /// L2's value of a VS CSR as the hardware must hold it: the raw vsstatus (its read-only
+    /// summary bits are the hardware's own), the architectural value of the others.
+    fn guest_value(&self, csr: u16) -> u64 {
+        match csr {
+            real::VSSTATUS => self.csrs.get(Slot::Vsstatus),
+            _ => self.virtual_csr(csr),
+        }
+    }
+
+    /// Handles a trap the hardware took while L2 ran: fills the shadow G-stage on a miss,
+    /// hands the host its own interrupts, and reflects everything else into L1 exactly as
+    /// the hardware would deliver it to a hypervisor in HS-mode.
+    pub fn handle_guest_trap<H: Host + ?Sized>(
+        &mut self,
+        trap: &GuestTrap,
+        regs: &mut GuestRegs,
+        host: &mut H,
+    ) -> Outcome {
+        self.counters
+            .count_entry(World::L2, trap.interrupt, trap.code);
+        let from = if trap.supervisor {
+            VirtualMode::GuestSupervisor
+        } else {
+            VirtualMode::GuestUser
+        };
+        let reflected = Exception {
+            cause: trap.code,
+            interrupt: trap.interrupt,
+            tval: trap.tval,
+            gva: trap.gva,
+            htval: trap.htval,
+            htinst: trap.htinst,
+        };
+        match route(trap.interrupt, trap.code) {
+            Route::Host => Outcome::HostInterrupt,
+            Route::ReflectToL1 => {
+                let HostParts { hart, .. } = host.parts();
+                self.exit_to_l1(reflected, from, regs, hart)
+            }
+            Route::ShadowFault => {
+                let kind = match trap.code {
+                    20 => AccessType::Fetch,
+                    21 => AccessType::Load,
+                    _ => AccessType::Store,
+                };
+                // htval holds the GPA shifted right by 2; stval's low bits complete it.
+                let gpa = (trap.htval << 2) | (trap.tval & 3);
+                match self.shadow_fault(gpa, kind, host) {
+                    Ok(_) | Err(ShadowFault::Fill(FillError::L1(WalkError::Contended { .. }))) => {
+                        Outcome::Resume {
+                            supervisor: trap.supervisor,
+                            effects: Effects::empty(),
+                        }
+                    }
+                    Err(ShadowFault::Fill(FillError::L1(WalkError::GuestPageFault(_)))) => {
+                        let HostParts { hart, .. } = host.parts();
+                        self.exit_to_l1(reflected, from, regs, hart)
+                    }
+                    Err(ShadowFault::Fill(FillError::L1(WalkError::AccessFault(fault)))) => {
+                        // L1's own table lies outside its memory: an access fault for L1.
+                        let HostParts { hart, .. } = host.parts();
+                        let fault = Exception {
+                            cause: fault.cause.code(),
+                            htval: 0,
+                            htinst: 0,
+                            ..reflected
+                        };
+                        self.exit_to_l1(fault, from, regs, hart)
+                    }
+                    Err(ShadowFault::Fill(
+                        FillError::L1Unbacked { l1_gpa } | FillError::HostDenied { l1_gpa, .. },
+                    )) => Outcome::HostMemoryFault { gpa, l1_gpa },
+                    Err(ShadowFault::Fill(error)) => Outcome::ShadowFillFailed(error),
+                    Err(ShadowFault::Activate(error)) => Outcome::ShadowUnavailable(error),
+                }
+            }
+        }
+    }
+
+    /// L1 takes interrupt `code` now, while L2 runs (the host saw it pending and enabled for
+    /// L1: HS-level interrupts are always enabled while V = 1). Returns to L1.
+    pub fn interrupt_l1<H: Host + ?Sized>(
+        &mut self,
+        code: u64,
+        guest_supervisor: bool,
+        regs: &mut GuestRegs,
+        host: &mut H,
+    ) -> Outcome {
+        let from = if guest_supervisor {
+            VirtualMode::GuestSupervisor
+        } else {
+            VirtualMode::GuestUser
+        };
+        let interrupt = Exception {
+            interrupt: true,
+            ..Exception::plain(code, 0)
+        };
+        let HostParts { hart, .. } = host.parts();
+        self.exit_to_l1(interrupt, from, regs, hart)
+    }
+
+    /// Switches back to L1 and delivers `exception` to it, from L2 in mode `from`.
+    fn exit_to_l1(
+        &mut self,
+        exception: Exception,
+        from: VirtualMode,
+        regs: &mut GuestRegs,
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) -> Outcome {
+        let Some(saved) = self.saved.take() else {
+            // Not in the guest: deliver it as a trap from L1's own HS-mode.
+            return self.raise(exception, VirtualMode::Hypervisor, regs, hart);
+        };
+        self.save_guest(hart);
+        self.restore_l1(&saved, hart);
+        self.counters.count(Event::GuestExit);
+        match self.raise(exception, from, regs, hart) {
+            Outcome::Resume {
+                supervisor,
+                effects,
+            } => Outcome::Resume {
+                supervisor,
+                effects: effects | Effects::WORLD,
+            },
+            other => other,
+        }
+    }
+
+    /// Copies what L2 (and the hardware on its behalf) changed back into L1's virtual CSRs:
+    /// its VS CSRs, its interrupt enables (vsie aliases hie), its software interrupt
+    /// (vsip.SSIP aliases hvip.VSSIP) and its timer compare.
+    fn save_guest(&mut self, hart: &(impl PhysicalHart + ?Sized)) {
+        for csr in VS_SWAPPED.iter().copied().chain([real::VSATP]) {
+            // Every VS CSR exists; the hardware only holds legal values.
+            let _ = self.csrs.write(csr, hart.read_csr(csr));
+        }
+        let hvip = self.virtual_csr(real::HVIP);
+        let _ = self.csrs.write(
+            real::HVIP,
+            (hvip & !VSSIP) | (hart.read_csr(real::HVIP) & VSSIP),
+        );
+        if self.config().sstc {
+            let _ = self
+                .csrs
+                .write(real::VSTIMECMP, hart.read_csr(real::VSTIMECMP));
+        }
+    }
+
+    /// Puts L1's world back in the real CSRs (vsatp zeroed first, written last).
+    fn restore_l1(&self, saved: &SavedL1, hart: &mut (impl PhysicalHart + ?Sized)) {
+        hart.write_csr(real::VSATP, 0);
+        hart.write_csr(real::HGATP, saved.hgatp);
+        for (csr, value) in H_SWAPPED.iter().zip(saved.h) {
+            hart.write_csr(*csr, value);
+        }
+        for (csr, value) in VS_SWAPPED.iter().zip(saved.vs) {
+            hart.write_csr(*csr, value);
+        }
+        if self.config().sstc {
+            hart.write_csr(real::VSTIMECMP, saved.vstimecmp);
+        }
+        hart.write_csr(real::VSATP, saved.vsatp);
+    }
+
+    /// A virtual CSR that always exists, read as L1 would.
+    fn virtual_csr(&self, csr: u16) -> u64 {
+        self.csrs.read(csr, 0).unwrap_or(0)
+    }
+}

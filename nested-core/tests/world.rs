@@ -1,0 +1,377 @@
+//! The world switch over the software host: L1 entering L2 with SRET, L2's traps filled,
+//! handed to the host or reflected into L1 with exactly what hardware writes, and L2's state
+//! kept across the switch.
+
+use gstage::{ShadowConfig, SupportedModes, WalkConfig};
+use nested_core::csr::bits::*;
+use nested_core::csr::number::*;
+use nested_core::host::{PhysicalHart, real};
+use nested_core::testing::pte::{A, D, R, U, W};
+use nested_core::testing::{SoftHost, Tables, same};
+use nested_core::{
+    Effects, Event, GuestRegs, GuestTrap, NestedConfig, NestedHart, Outcome, Route, Trap,
+    VirtualMode, World, cause, route,
+};
+
+const L1_STVEC: u64 = 0x8030_0000;
+const L1_PC: u64 = 0x8020_0000;
+const L2_ENTRY: u64 = 0x1000;
+const G_ROOT: u64 = 0x8000_4000;
+/// The host's own settings for L1, which must come back after every exit.
+const HOST_HEDELEG: u64 = 0xb1ff;
+const HOST_HTIMEDELTA: u64 = 1000;
+const HOST_HGATP: u64 = 8 << 60 | 7 << 44 | 0x12345;
+const HOST_HCOUNTEREN: u64 = 0b101;
+
+struct Setup {
+    hart: NestedHart<2>,
+    regs: GuestRegs,
+    host: Box<SoftHost>,
+}
+
+impl Setup {
+    /// L1 has a G-stage (VMID 5) mapping L2 GPA 0..0x8000 to L1 GPA 0x8000_8000.. and has
+    /// prepared L2's state; it is about to SRET into L2.
+    fn ready_to_enter() -> Self {
+        let shadow = ShadowConfig {
+            l1_walk: WalkConfig::default(),
+            host_svvptc: false,
+            first_vmid: 40,
+            shadow_modes: SupportedModes {
+                sv32x4: false,
+                sv39x4: true,
+                sv48x4: true,
+                sv57x4: false,
+            },
+        };
+        let mut host = Box::new(SoftHost::new());
+        let mut tables = Tables {
+            next: 0x8001_0000 - 0x6000,
+        };
+        for page in (0..0x8000).step_by(4096) {
+            tables.map(
+                &mut host.memory,
+                G_ROOT,
+                11,
+                page,
+                0x8000_8000 + page,
+                R | W | U | A | D,
+                same,
+                same,
+            );
+        }
+        for (csr, value) in [
+            (real::VSTVEC, L1_STVEC),
+            (real::VSSTATUS, SSTATUS_SPP | SSTATUS_SPIE), // L1's sstatus: SRET goes to VS
+            (real::VSEPC, L2_ENTRY),
+            (real::VSSCRATCH, 0x1111),
+            (real::VSATP, 8 << 60 | 0x80001),
+            (real::HEDELEG, HOST_HEDELEG),
+            (real::HTIMEDELTA, HOST_HTIMEDELTA),
+            (real::HGATP, HOST_HGATP),
+            (real::HCOUNTEREN, HOST_HCOUNTEREN),
+        ] {
+            host.cpu.csrs.insert(csr, value).unwrap();
+        }
+        let mut s = Setup {
+            hart: NestedHart::new(NestedConfig::rv64(), shadow, 7),
+            regs: GuestRegs {
+                pc: L1_PC,
+                ..Default::default()
+            },
+            host,
+        };
+        for (csr, value) in [
+            (HGATP, 8 << 60 | 5 << 44 | G_ROOT >> 12),
+            (HEDELEG, 1 << 8 | 1 << 12 | 1 << 13 | 1 << 15),
+            (HIDELEG, VSSIP | VSTIP),
+            (HVIP, VSTIP),
+            (HTIMEDELTA, 24),
+            (HCOUNTEREN, 0b111),
+            (VSSTATUS, SSTATUS_SPP),
+            (VSTVEC, 0x3000),
+            (VSSCRATCH, 0x2222),
+            (VSATP, 0),
+            (HSTATUS, HSTATUS_SPV | HSTATUS_VTSR),
+        ] {
+            s.csr_write(csr, value);
+        }
+        s
+    }
+
+    fn csr_write(&mut self, csr: u16, value: u64) {
+        self.regs.x[31] = value;
+        let bits = u32::from(csr) << 20 | 31 << 15 | 1 << 12 | 0x73;
+        let trap = Trap {
+            cause: cause::VIRTUAL_INSTRUCTION,
+            tval: bits.into(),
+            mode: VirtualMode::Hypervisor,
+        };
+        self.hart.emulate(&trap, &mut self.regs, &mut *self.host);
+        self.regs.pc = L1_PC;
+    }
+
+    fn enter(&mut self) -> Outcome {
+        let trap = Trap {
+            cause: cause::VIRTUAL_INSTRUCTION,
+            tval: 0x1020_0073,
+            mode: VirtualMode::Hypervisor,
+        };
+        self.hart.emulate(&trap, &mut self.regs, &mut *self.host)
+    }
+
+    fn guest_trap(&mut self, code: u64, tval: u64, htval: u64) -> Outcome {
+        let trap = GuestTrap {
+            code,
+            interrupt: false,
+            tval,
+            htval,
+            htinst: 0x3000,
+            gva: true,
+            supervisor: true,
+        };
+        self.hart
+            .handle_guest_trap(&trap, &mut self.regs, &mut *self.host)
+    }
+
+    fn real(&self, csr: u16) -> u64 {
+        self.host.cpu.read_csr(csr)
+    }
+
+    fn virt(&self, csr: u16) -> u64 {
+        self.hart.csrs().read(csr, 0).unwrap()
+    }
+}
+
+const ENTERED: Outcome = Outcome::Resume {
+    supervisor: true,
+    effects: Effects::WORLD,
+};
+
+#[test]
+fn sret_with_spv_enters_l2_at_l1s_sepc_in_the_mode_of_its_spp() {
+    let mut s = Setup::ready_to_enter();
+    assert_eq!(s.enter(), ENTERED);
+    assert!(s.hart.in_guest());
+    assert_eq!(s.regs.pc, L2_ENTRY);
+    assert_eq!(s.virt(HSTATUS) & HSTATUS_SPV, 0, "SRET clears SPV");
+    assert_eq!(s.hart.counters().get(Event::GuestEntry), 1);
+}
+
+#[test]
+fn entering_l2_projects_l1s_settings_onto_the_real_csrs() {
+    let mut s = Setup::ready_to_enter();
+    s.enter();
+    let hgatp = s.real(real::HGATP);
+    assert_eq!(
+        (hgatp >> 60, hgatp >> 44 & 0x3fff),
+        (8, 40),
+        "the shadow hgatp, under its own VMID"
+    );
+    assert_eq!(
+        s.real(real::HEDELEG),
+        1 << 8 | 1 << 12 | 1 << 13 | 1 << 15,
+        "L1's delegations"
+    );
+    assert_eq!(s.real(real::HIDELEG), VSSIP | VSTIP);
+    assert_eq!(
+        s.real(real::HVIP),
+        VSTIP,
+        "L1's injected interrupt reaches L2 without an exit"
+    );
+    assert_eq!(
+        s.real(real::HTIMEDELTA),
+        HOST_HTIMEDELTA + 24,
+        "the two offsets add"
+    );
+    assert_eq!(
+        s.real(real::HCOUNTEREN),
+        HOST_HCOUNTEREN & 0b111,
+        "the intersection"
+    );
+    assert_eq!(
+        s.real(real::HSTATUS) & HSTATUS_VTSR,
+        HSTATUS_VTSR,
+        "L1's VTSR acts on L2"
+    );
+    assert_eq!(
+        (
+            s.real(real::VSTVEC),
+            s.real(real::VSSCRATCH),
+            s.real(real::VSATP)
+        ),
+        (0x3000, 0x2222, 0),
+        "L2's VS CSRs"
+    );
+}
+
+#[test]
+fn an_ecall_from_l2_is_reflected_into_l1_as_hardware_would() {
+    let mut s = Setup::ready_to_enter();
+    s.enter();
+    s.regs.pc = 0x1234;
+    let outcome = s.hart.handle_guest_trap(
+        &GuestTrap {
+            code: 10,
+            interrupt: false,
+            tval: 0,
+            htval: 0,
+            htinst: 0,
+            gva: false,
+            supervisor: true,
+        },
+        &mut s.regs,
+        &mut *s.host,
+    );
+    assert_eq!(outcome, ENTERED, "back in L1's HS-mode");
+    assert!(!s.hart.in_guest());
+    assert_eq!(s.regs.pc, L1_STVEC);
+    assert_eq!(
+        (
+            s.real(real::VSEPC),
+            s.real(real::VSCAUSE),
+            s.real(real::VSTVAL)
+        ),
+        (0x1234, 10, 0)
+    );
+    let hstatus = s.virt(HSTATUS);
+    assert_eq!(
+        hstatus & (HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_GVA),
+        HSTATUS_SPV | HSTATUS_SPVP,
+        "from V=1, VS"
+    );
+    let status = s.real(real::VSSTATUS);
+    assert_eq!(
+        status & (SSTATUS_SPP | SSTATUS_SIE),
+        SSTATUS_SPP,
+        "L1's sstatus: SPP = VS, SIE cleared"
+    );
+    assert_eq!(s.hart.counters().get(Event::GuestExit), 1);
+}
+
+#[test]
+fn leaving_l2_restores_the_hosts_settings_for_l1() {
+    let mut s = Setup::ready_to_enter();
+    s.enter();
+    s.guest_trap(10, 0, 0);
+    for (csr, value) in [
+        (real::HGATP, HOST_HGATP),
+        (real::HEDELEG, HOST_HEDELEG),
+        (real::HTIMEDELTA, HOST_HTIMEDELTA),
+        (real::HCOUNTEREN, HOST_HCOUNTEREN),
+        (real::VSSCRATCH, 0x1111),
+        (real::VSATP, 8 << 60 | 0x80001),
+    ] {
+        assert_eq!(s.real(csr), value, "{csr:#x}");
+    }
+}
+
+#[test]
+fn what_l2_changed_in_hardware_is_kept_in_l1s_virtual_csrs() {
+    let mut s = Setup::ready_to_enter();
+    s.enter();
+    s.host.cpu.write_csr(real::VSSCRATCH, 0x5555);
+    s.host.cpu.write_csr(real::VSEPC, 0x7770);
+    s.host.cpu.write_csr(real::HVIP, VSTIP | VSSIP); // L2 set its sip.SSIP
+    s.guest_trap(10, 0, 0);
+    assert_eq!((s.virt(VSSCRATCH), s.virt(VSEPC)), (0x5555, 0x7770));
+    assert_eq!(s.virt(HVIP), VSTIP | VSSIP, "vsip.SSIP lands in hvip.VSSIP");
+}
+
+#[test]
+fn a_guest_page_fault_on_a_shadow_miss_is_filled_and_l2_resumes() {
+    let mut s = Setup::ready_to_enter();
+    s.enter();
+    let outcome = s.guest_trap(21, 0x4000_0010, 0x2010 >> 2);
+    assert_eq!(
+        outcome,
+        Outcome::Resume {
+            supervisor: true,
+            effects: Effects::empty()
+        }
+    );
+    assert!(s.hart.in_guest());
+    let key = s.hart.current_context();
+    let leaf = s
+        .hart
+        .shadow()
+        .lookup(key, 0x2010, &s.host.pool)
+        .expect("a shadow leaf for the GPA");
+    assert_eq!(
+        leaf.pte.pa(gstage::PteWidth::Bits64) & !0xfff,
+        0x8000_a000,
+        "host PA of L1 GPA 0x8000_a000"
+    );
+}
+
+#[test]
+fn a_guest_page_fault_l1s_table_forbids_is_reflected_with_htval_htinst_and_gva() {
+    let mut s = Setup::ready_to_enter();
+    s.enter();
+    s.regs.pc = 0x1500;
+    let outcome = s.guest_trap(23, 0x4000_0008, 0x9_0008 >> 2); // L2 GPA 0x9_0008: unmapped by L1
+    assert_eq!(outcome, ENTERED);
+    assert_eq!(
+        (
+            s.real(real::VSCAUSE),
+            s.real(real::VSTVAL),
+            s.real(real::VSEPC)
+        ),
+        (23, 0x4000_0008, 0x1500)
+    );
+    assert_eq!((s.virt(HTVAL), s.virt(HTINST)), (0x9_0008 >> 2, 0x3000));
+    assert_eq!(s.virt(HSTATUS) & HSTATUS_GVA, HSTATUS_GVA);
+}
+
+#[test]
+fn an_interrupt_for_l1_while_l2_runs_exits_to_l1s_vector() {
+    let mut s = Setup::ready_to_enter();
+    s.host.cpu.write_csr(real::VSTVEC, L1_STVEC | 1); // vectored
+    s.enter();
+    let outcome = s.hart.interrupt_l1(5, true, &mut s.regs, &mut *s.host);
+    assert_eq!(outcome, ENTERED);
+    assert_eq!(s.real(real::VSCAUSE), 1 << 63 | 5);
+    assert_eq!(s.regs.pc, L1_STVEC + 4 * 5);
+}
+
+#[test]
+fn guest_page_faults_fill_interrupts_go_to_the_host_and_everything_else_to_l1() {
+    for code in 0..64 {
+        let expected = if [20, 21, 23].contains(&code) {
+            Route::ShadowFault
+        } else {
+            Route::ReflectToL1
+        };
+        assert_eq!(route(false, code), expected, "exception {code}");
+        assert_eq!(route(true, code), Route::Host, "interrupt {code}");
+    }
+}
+
+#[test]
+fn a_round_trip_without_nacl_costs_two_host_entries_plus_one_per_emulated_csr_access() {
+    let mut s = Setup::ready_to_enter();
+    let (l1_before, l2_before) = (
+        s.hart.counters().total_entries(World::L1),
+        s.hart.counters().total_entries(World::L2),
+    );
+    s.csr_write(HTVAL, 0); // L1 touches one H CSR before entering: one entry
+    s.enter(); // the SRET: one entry
+    s.guest_trap(10, 0, 0); // L2's exit: one entry
+    let counts = s.hart.counters();
+    assert_eq!(
+        counts.total_entries(World::L1) - l1_before,
+        2,
+        "the H-CSR access and the SRET"
+    );
+    assert_eq!(counts.total_entries(World::L2) - l2_before, 1, "the exit");
+    assert_eq!(counts.entries(World::L2, false, 10), 1, "counted by cause");
+    assert_eq!(
+        counts.entries(World::L1, false, cause::VIRTUAL_INSTRUCTION),
+        l1_before + 2
+    );
+    assert_eq!(
+        (counts.get(Event::GuestEntry), counts.get(Event::GuestExit)),
+        (1, 1),
+        "one round trip"
+    );
+}
