@@ -5,6 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use nested_core::gstage::{ShadowConfig, SupportedModes, WalkConfig};
+use nested_core::host::PhysicalHart;
 use nested_core::host::real;
 use nested_core::testing::{SoftHost, emulate_and_check};
 use nested_core::{GuestRegs, NestedConfig, NestedHart};
@@ -42,8 +43,8 @@ fuzz_target!(|input: Input| {
     };
     let mut hart: NestedHart<2> = NestedHart::new(config, shadow, 0);
     let mut host = Box::new(SoftHost::new());
-    host.cpu.csrs.insert(real::VSTVEC, 0x8040_0000).unwrap();
-    host.cpu.csrs.insert(real::VSEPC, 0x8050_0000).unwrap();
+    host.cpu.write_csr(real::VSTVEC, 0x8040_0000);
+    host.cpu.write_csr(real::VSEPC, 0x8050_0000);
     let mut regs = GuestRegs {
         x: input.registers,
         pc: 0x8000_0000,

@@ -6,10 +6,11 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nested_core::gstage::{ShadowConfig, SupportedModes, WalkConfig};
+use nested_core::host::PhysicalHart;
 use nested_core::host::real;
 use nested_core::testing::pte::{A, D, R, U, W};
 use nested_core::testing::{SoftHost, Tables, l1_to_l2, l2_to_l1, same};
-use nested_core::{GuestRegs, NestedConfig, NestedHart, Trap, VirtualMode, cause};
+use nested_core::{GuestRegs, GuestTrap, NestedConfig, NestedHart, Trap, VirtualMode, cause};
 use std::hint::black_box;
 
 fn trap(bits: u32) -> Trap {
@@ -39,7 +40,7 @@ fn bench(c: &mut Criterion) {
     };
     let mut hart: NestedHart<4> = NestedHart::new(NestedConfig::rv64(), shadow, 0);
     let mut host = Box::new(SoftHost::new());
-    host.cpu.csrs.insert(real::VSTVEC, 0x8040_0000).unwrap();
+    host.cpu.write_csr(real::VSTVEC, 0x8040_0000);
     let mut regs = GuestRegs::default();
 
     regs.x[31] = 8 << 60 | 3 << 44 | 0x8_0100;
@@ -96,5 +97,47 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// One L2 round trip's two halves: L1's SRET into L2 (shadow context already built), and an
+/// ecall of L2 reflected back into L1.
+fn world_switch(c: &mut Criterion) {
+    let shadow = ShadowConfig {
+        l1_walk: WalkConfig::default(),
+        host_svvptc: false,
+        first_vmid: 1,
+        shadow_modes: SupportedModes {
+            sv32x4: false,
+            sv39x4: true,
+            sv48x4: true,
+            sv57x4: false,
+        },
+    };
+    let mut hart: NestedHart<4> = NestedHart::new(NestedConfig::rv64(), shadow, 0);
+    let mut host = Box::new(SoftHost::new());
+    host.cpu.write_csr(real::VSTVEC, 0x8040_0000);
+    let mut regs = GuestRegs::default();
+    for (csr, value) in [(0x680, 8 << 60 | 1 << 44 | 0x8_0004), (0x600, 1 << 7)] {
+        regs.x[31] = value;
+        hart.emulate(&trap(csrrw(csr)), &mut regs, &mut *host);
+    }
+    let sret = trap(0x1020_0073);
+    let ecall = GuestTrap {
+        code: 10,
+        interrupt: false,
+        tval: 0,
+        htval: 0,
+        htinst: 0,
+        gva: false,
+        supervisor: true,
+    };
+    c.bench_function("world_switch_enter_l2_and_reflect_an_ecall", |b| {
+        b.iter(|| {
+            regs.x[31] = 1 << 7; // L1's trap handler sets SPV again before its next SRET
+            hart.emulate(&trap(csrrw(0x600)), &mut regs, &mut *host);
+            hart.emulate(black_box(&sret), &mut regs, &mut *host);
+            hart.handle_guest_trap(black_box(&ecall), &mut regs, &mut *host)
+        })
+    });
+}
+
+criterion_group!(benches, bench, world_switch);
 criterion_main!(benches);

@@ -84,24 +84,32 @@ impl Host for SoftHost {
 }
 
 /// The real hart of the model: its CSRs, the fences it executed, the instructions it fetches.
-#[derive(Default)]
 pub struct SoftCpu {
-    /// The real CSRs written so far (unwritten ones read 0).
-    pub csrs: LinearMap<u16, u64, 32>,
+    /// The real CSRs by number (all 4096; unwritten ones read 0).
+    csrs: [u64; 4096],
     /// Every real fence executed, in order (the oldest dropped once full).
     pub fences: Vec<Fence, 64>,
     /// Instruction bits by guest virtual address, for fetches.
     pub instructions: LinearMap<u64, u32, 16>,
 }
 
+impl Default for SoftCpu {
+    fn default() -> Self {
+        Self {
+            csrs: [0; 4096],
+            fences: Vec::new(),
+            instructions: LinearMap::new(),
+        }
+    }
+}
+
 impl PhysicalHart for SoftCpu {
     fn read_csr(&self, csr: u16) -> u64 {
-        self.csrs.get(&csr).copied().unwrap_or(0)
+        self.csrs[usize::from(csr & 0xfff)]
     }
 
     fn write_csr(&mut self, csr: u16, value: u64) {
-        // The model has room for every CSR the engine drives; a full map drops the write.
-        let _ = self.csrs.insert(csr, value);
+        self.csrs[usize::from(csr & 0xfff)] = value;
     }
 
     fn hfence_gvma(&mut self, vmid: Option<u16>, gpa: Option<u64>) {

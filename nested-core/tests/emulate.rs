@@ -4,7 +4,7 @@
 use gstage::{ShadowConfig, SupportedModes, WalkConfig};
 use nested_core::csr::bits::*;
 use nested_core::csr::number::*;
-use nested_core::host::real;
+use nested_core::host::{PhysicalHart, real};
 use nested_core::testing::SoftHost;
 use nested_core::{
     Event, GuestRegs, Instruction, NestedConfig, NestedHart, Outcome, Permission, Trap,
@@ -44,10 +44,10 @@ fn virtual_instruction(bits: u32, mode: VirtualMode) -> Trap {
 const PC: u64 = 0x8020_0000;
 const L1_STVEC: u64 = 0x8030_0000;
 
-fn setup() -> (Hart, GuestRegs, SoftHost) {
-    let mut host = SoftHost::new();
-    host.cpu.csrs.insert(real::VSTVEC, L1_STVEC).unwrap();
-    host.cpu.csrs.insert(real::VSSTATUS, SSTATUS_SIE).unwrap();
+fn setup() -> (Hart, GuestRegs, Box<SoftHost>) {
+    let mut host = Box::new(SoftHost::new());
+    host.cpu.write_csr(real::VSTVEC, L1_STVEC);
+    host.cpu.write_csr(real::VSSTATUS, SSTATUS_SIE);
     (
         hart(NestedConfig::rv64()),
         GuestRegs {
@@ -72,7 +72,6 @@ fn assert_raised(
     tval: u64,
     from_hs: bool,
 ) {
-    use nested_core::host::PhysicalHart;
     assert_eq!(outcome, RESUME_HS, "L1's trap handler runs in its HS-mode");
     assert_eq!(regs.pc, L1_STVEC);
     assert_eq!(host.cpu.read_csr(real::VSEPC), PC);
@@ -95,7 +94,7 @@ fn csr_read_and_write_land_in_the_virtual_file_and_advance_the_pc() {
     let outcome = hart.emulate(
         &virtual_instruction(csr_insn(1, 6, 5, HGATP), VirtualMode::Hypervisor),
         &mut regs,
-        &mut host,
+        &mut *host,
     );
     assert_eq!(
         outcome,
@@ -111,7 +110,7 @@ fn csr_read_and_write_land_in_the_virtual_file_and_advance_the_pc() {
     hart.emulate(
         &virtual_instruction(csr_insn(2, 7, 0, HGATP), VirtualMode::Hypervisor),
         &mut regs,
-        &mut host,
+        &mut *host,
     );
     assert_eq!(regs.x[7], 8 << 60 | 0x8_0000);
     assert_eq!(hart.counters().get(Event::CsrWrite), 1);
@@ -161,7 +160,7 @@ fn a_read_only_csr_is_readable_but_any_write_is_an_illegal_instruction() {
         hart.emulate(
             &virtual_instruction(read, VirtualMode::Hypervisor),
             &mut regs,
-            &mut host
+            &mut *host
         ),
         RESUME_HS
     );
@@ -171,7 +170,7 @@ fn a_read_only_csr_is_readable_but_any_write_is_an_illegal_instruction() {
     let outcome = hart.emulate(
         &virtual_instruction(write, VirtualMode::Hypervisor),
         &mut regs,
-        &mut host,
+        &mut *host,
     );
     assert_raised(
         outcome,
@@ -190,7 +189,7 @@ fn an_absent_csr_is_an_illegal_instruction_for_l1() {
     let outcome = hart.emulate(
         &virtual_instruction(bits, VirtualMode::Hypervisor),
         &mut regs,
-        &mut host,
+        &mut *host,
     );
     assert_raised(
         outcome,
@@ -216,13 +215,13 @@ fn raising_in_l1_clears_virtual_spv_and_gva_and_zeroes_htval_htinst() {
         hart.emulate(
             &virtual_instruction(csr_insn(1, 0, 1, csr), VirtualMode::Hypervisor),
             &mut regs,
-            &mut host,
+            &mut *host,
         );
     }
     hart.emulate(
         &virtual_instruction(csr_insn(1, 0, 0, HGEIP), VirtualMode::Hypervisor),
         &mut regs,
-        &mut host,
+        &mut *host,
     );
     assert_eq!(hart.csrs().read(HSTATUS, 0), Ok(HSTATUS_VTSR | XL_64 << 32));
     assert_eq!(
@@ -243,7 +242,7 @@ fn h_instructions_from_l1_user_mode_are_illegal_with_spp_zero() {
         let outcome = hart.emulate(
             &virtual_instruction(bits, VirtualMode::User),
             &mut regs,
-            &mut host,
+            &mut *host,
         );
         assert_raised(
             outcome,
@@ -268,7 +267,7 @@ fn the_instruction_is_fetched_at_the_pc_when_the_trap_gives_no_bits() {
         tval: 0,
         mode: VirtualMode::Hypervisor,
     };
-    assert_eq!(hart.emulate(&trap, &mut regs, &mut host), RESUME_HS);
+    assert_eq!(hart.emulate(&trap, &mut regs, &mut *host), RESUME_HS);
     assert_eq!(regs.x[9], XL_64 << 32, "hstatus read: VSXL");
 }
 
@@ -280,7 +279,7 @@ fn a_fault_of_the_instruction_fetch_is_raised_in_l1() {
         tval: 0,
         mode: VirtualMode::Hypervisor,
     };
-    let outcome = hart.emulate(&trap, &mut regs, &mut host);
+    let outcome = hart.emulate(&trap, &mut regs, &mut *host);
     assert_raised(outcome, &regs, &host, 13, PC, true);
 }
 
@@ -291,7 +290,7 @@ fn an_undecodable_instruction_is_illegal() {
     let outcome = hart.emulate(
         &virtual_instruction(bits, VirtualMode::Hypervisor),
         &mut regs,
-        &mut host,
+        &mut *host,
     );
     assert_raised(
         outcome,
@@ -305,14 +304,13 @@ fn an_undecodable_instruction_is_illegal() {
 
 #[test]
 fn sret_with_spv_clear_returns_within_l1_as_hardware_does_at_v1() {
-    use nested_core::host::PhysicalHart;
     let (mut hart, mut regs, mut host) = setup();
-    host.cpu.csrs.insert(real::VSEPC, 0x1000).unwrap();
-    host.cpu.csrs.insert(real::VSSTATUS, SSTATUS_SPIE).unwrap(); // SPP = 0: to L1's U-mode
+    host.cpu.write_csr(real::VSEPC, 0x1000);
+    host.cpu.write_csr(real::VSSTATUS, SSTATUS_SPIE); // SPP = 0: to L1's U-mode
     let outcome = hart.emulate(
         &virtual_instruction(0x1020_0073, VirtualMode::Hypervisor),
         &mut regs,
-        &mut host,
+        &mut *host,
     );
     assert_eq!(
         outcome,
@@ -335,7 +333,7 @@ fn wfi_waits_with_the_pc_past_it() {
     let outcome = hart.emulate(
         &virtual_instruction(0x1050_0073, VirtualMode::Hypervisor),
         &mut regs,
-        &mut host,
+        &mut *host,
     );
     assert_eq!((outcome, regs.pc), (Outcome::WaitForInterrupt, PC + 4));
     assert_eq!(hart.counters().get(Event::Wfi), 1);
@@ -349,7 +347,7 @@ fn sfence_vma_from_l1_flushes_l1s_own_vmid() {
     hart.emulate(
         &virtual_instruction(bits, VirtualMode::Hypervisor),
         &mut regs,
-        &mut host,
+        &mut *host,
     );
     assert_eq!(
         host.cpu.fences.as_slice(),
@@ -365,12 +363,12 @@ fn rv32_csr_writes_use_the_low_32_bits_of_the_source() {
     hart.emulate(
         &virtual_instruction(csr_insn(1, 0, 1, HTIMEDELTA), VirtualMode::Hypervisor),
         &mut regs,
-        &mut host,
+        &mut *host,
     );
     hart.emulate(
         &virtual_instruction(csr_insn(2, 2, 0, HTIMEDELTAH), VirtualMode::Hypervisor),
         &mut regs,
-        &mut host,
+        &mut *host,
     );
     assert_eq!(hart.csrs().read(HTIMEDELTA, 0), Ok(0x123));
     assert_eq!(

@@ -4,7 +4,7 @@
 use gstage::walk::AccessType;
 use gstage::{ContextKey, ShadowConfig, SupportedModes, WalkConfig};
 use nested_core::csr::number::HGATP;
-use nested_core::host::real;
+use nested_core::host::{PhysicalHart, real};
 use nested_core::testing::pte::{A, D, R, U, W};
 use nested_core::testing::{Fence, SoftHost};
 use nested_core::testing::{Tables, same};
@@ -38,7 +38,7 @@ impl Setup {
             },
         };
         let mut host = Box::new(SoftHost::new());
-        host.cpu.csrs.insert(real::VSTVEC, 0x8030_0000).unwrap();
+        host.cpu.write_csr(real::VSTVEC, 0x8030_0000);
         let mut tables = Tables { next: 0x8000_c000 };
         for root in [ROOT_1, ROOT_2] {
             for gpa in [0x1000, 0x2000] {

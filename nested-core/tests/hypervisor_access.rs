@@ -41,7 +41,7 @@ impl Setup {
             },
         };
         let mut host = Box::new(SoftHost::new());
-        host.cpu.csrs.insert(real::VSTVEC, L1_STVEC).unwrap();
+        host.cpu.write_csr(real::VSTVEC, L1_STVEC);
         Setup {
             hart: NestedHart::new(NestedConfig::rv64(), shadow, 0),
             regs: GuestRegs {

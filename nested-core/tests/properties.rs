@@ -3,7 +3,7 @@
 //! every CSR reading back a legal value.
 
 use gstage::{ShadowConfig, SupportedModes, WalkConfig};
-use nested_core::host::real;
+use nested_core::host::{PhysicalHart, real};
 use nested_core::testing::{SoftHost, emulate_and_check};
 use nested_core::{GuestRegs, NestedConfig, NestedHart};
 use proptest::prelude::*;
@@ -58,8 +58,8 @@ proptest! {
         let config = NestedConfig { geilen, smstateen: geilen > 1, ..base };
         let mut hart: NestedHart<2> = NestedHart::new(config, shadow(), 0);
         let mut host = SoftHost::new();
-        host.cpu.csrs.insert(real::VSTVEC, 0x8040_0000).unwrap();
-        host.cpu.csrs.insert(real::VSEPC, 0x8050_0000).unwrap();
+        host.cpu.write_csr(real::VSTVEC, 0x8040_0000);
+        host.cpu.write_csr(real::VSEPC, 0x8050_0000);
         let mut regs = GuestRegs { x: registers, pc: 0x8000_0000 };
         for (bits, user, value) in program {
             prop_assert_eq!(emulate_and_check(&mut hart, &mut regs, &mut host, bits, user, value), Ok(()), "{:#x}", bits);

@@ -71,7 +71,7 @@ impl Setup {
             (real::HGATP, HOST_HGATP),
             (real::HCOUNTEREN, HOST_HCOUNTEREN),
         ] {
-            host.cpu.csrs.insert(csr, value).unwrap();
+            host.cpu.write_csr(csr, value);
         }
         let mut s = Setup {
             hart: NestedHart::new(NestedConfig::rv64(), shadow, 7),
