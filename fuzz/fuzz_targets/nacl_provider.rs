@@ -1,8 +1,8 @@
 //! Arbitrary NACL shared-memory bytes, either XLEN, and a sequence of sync calls (with L1
 //! scribbling between them, and L1 queueing fences and CSR writes): no panic, and every
 //! provider call keeps the invariants issue 3 names (each word yielded as read, every taken
-//! fence covers what its raw entry asked, pending and dirty bits cleared, an index beyond the
-//! entry count refused).
+//! fence covers what its raw entry asked, also once capped, pending and dirty bits cleared,
+//! dirty CSRs in the priority order, an index beyond the entry count refused).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -10,7 +10,10 @@ use nacl_shmem::dirty_bitmap::DirtyBitmap;
 use nacl_shmem::hfence::{Fence, HfenceEntry, HfenceRequest, PageRange, Stage};
 use nacl_shmem::layout::{self, hfence_entries, hfence_entry_offset};
 use nacl_shmem::provider::{CsrTarget, HfenceTarget, ProviderError};
-use nacl_shmem::{ByteShmem, Consumer, CsrSlot, Provider, WordAccess, Xlen};
+use nacl_shmem::{ByteShmem, CSR_SYNC_ORDER, Consumer, CsrSlot, Provider, WordAccess, Xlen};
+
+/// The cap an L0 that fences page by page might use.
+const MAX_PAGES: u64 = 512;
 
 #[derive(Debug, arbitrary::Arbitrary)]
 enum Op {
@@ -19,6 +22,8 @@ enum Op {
     SyncSret {
         hstatus: u64,
     },
+    /// `set_shmem` of the same page again: stale dirty bits dropped.
+    ClearAllDirty,
     WriteBack {
         index: u16,
         value: u64,
@@ -61,15 +66,14 @@ fn read_entry(mem: &impl WordAccess, index: usize) -> HfenceEntry {
     }
 }
 
-fn clamp_shl(value: u128, shift: u32) -> u128 {
-    let limit = 1u128 << 64;
-    if value == 0 {
-        0
-    } else if shift >= 64 || value > limit >> shift {
-        limit
-    } else {
-        value << shift
+/// The byte interval of `count` pages of `1 << shift` bytes from page `number`; `None` (all
+/// addresses) for a `Page_Count` of 0 and for a range that ends beyond 2^64.
+fn interval(number: u128, count: u128, shift: u32) -> Option<(u128, u128)> {
+    let top = 1u128 << 64;
+    if count == 0 || shift > 64 || number + count > top >> shift {
+        return None;
     }
+    Some((number << shift, (number + count) << shift))
 }
 
 /// Whether `fence` covers what `raw` asks, read straight from the spec's bit positions.
@@ -94,18 +98,18 @@ fn covers(xlen: Xlen, raw: &HfenceEntry, fence: &Fence) -> bool {
         && (r.vmid().is_none() || r.vmid() == asked_vmid)
         && (r.asid().is_none() || r.asid() == asked_asid);
     let ranged = kind % 2 == 0;
-    let range = match r.range() {
-        None => true,
-        Some(_) if !ranged => false,
-        Some(range) => {
-            let shift = (raw.config >> o & 0x7F) as u32 + 12;
-            let start = clamp_shl(u128::from(raw.page_number), shift);
-            let end = clamp_shl(
-                u128::from(raw.page_number) + u128::from(raw.page_count),
-                shift,
-            );
-            start >= end
-                || (u128::from(range.start()) <= start && end - 1 <= u128::from(range.last()))
+    let shift = (raw.config >> o & 0x7F) as u32 + 12;
+    let asked = interval(
+        u128::from(raw.page_number),
+        u128::from(raw.page_count),
+        shift,
+    )
+    .filter(|_| ranged);
+    let range = match (r.range(), asked) {
+        (None, _) => true,
+        (Some(_), None) => false,
+        (Some(range), Some((start, end))) => {
+            u128::from(range.start()) <= start && end - 1 <= u128::from(range.last())
         }
     };
     scope && range
@@ -113,8 +117,16 @@ fn covers(xlen: Xlen, raw: &HfenceEntry, fence: &Fence) -> bool {
 
 fn sync_csr(mem: &mut ByteShmem<'_>, xlen: Xlen, arg: u64) {
     let before = DirtyBitmap::read(&*mem).unwrap();
-    let values: Vec<(u16, u64)> = before
+    // The listed dirty CSRs in list order, then the others in slot order.
+    let listed: Vec<CsrSlot> = CSR_SYNC_ORDER
         .iter()
+        .copied()
+        .filter(|s| before.contains(*s))
+        .collect();
+    let values: Vec<(u16, u64)> = listed
+        .iter()
+        .copied()
+        .chain(before.iter().filter(|s| !listed.contains(s)))
         .map(|s| (s.csr(), mem.read_word(s.offset(xlen)).unwrap()))
         .collect();
     let mut l0 = Provider::new(&mut *mem);
@@ -122,7 +134,7 @@ fn sync_csr(mem: &mut ByteShmem<'_>, xlen: Xlen, arg: u64) {
         Ok(CsrTarget::All) => {
             let mut yielded = Vec::new();
             let n = l0
-                .drain_dirty_csrs(|csr, value| yielded.push((csr, value)))
+                .drain_dirty_csrs(&CSR_SYNC_ORDER, |csr, value| yielded.push((csr, value)))
                 .unwrap();
             assert_eq!(n, yielded.len());
             assert_eq!(yielded, values, "every dirty CSR once, with the value read");
@@ -135,7 +147,8 @@ fn sync_csr(mem: &mut ByteShmem<'_>, xlen: Xlen, arg: u64) {
         }
         Err(ProviderError::InvalidParam) => {
             let arg = arg & xlen.mask();
-            assert!(arg != xlen.mask() && CsrSlot::from_csr(arg).is_none());
+            let named = u16::try_from(arg).ok().and_then(CsrSlot::from_csr);
+            assert!(arg != xlen.mask() && named.is_none());
         }
         Err(other) => panic!("{other:?}"),
     }
@@ -185,6 +198,11 @@ fn sync_hfence(mem: &mut ByteShmem<'_>, xlen: Xlen, arg: u64) {
             t.entry,
             t.decoded
         );
+        let capped = t.decoded.capped(MAX_PAGES);
+        assert!(covers(xlen, &t.entry, &capped.fence), "{capped:?}");
+        if let Fence::Request(request) = capped.fence {
+            assert!(request.range().is_none_or(|r| r.base_pages() <= MAX_PAGES));
+        }
     }
 }
 
@@ -195,17 +213,13 @@ fn sync_sret(mem: &mut ByteShmem<'_>, xlen: Xlen, hstatus: u64) {
     let parked = mem
         .read_word(layout::autoswap_hstatus_offset(xlen))
         .unwrap();
-    let mut l0 = Provider::new(&mut *mem);
-    let gprs = l0.sret_gprs().unwrap();
-    assert_eq!(gprs[0], 0);
-    for (reg, value) in gprs.iter().enumerate().skip(1) {
-        assert_eq!(
-            *value,
-            l0.memory()
-                .read_word(layout::sret_gpr_offset(xlen, reg))
-                .unwrap()
-        );
+    // x1..x31 as the words hold them; x0 is 0 whatever word 0 holds.
+    let mut expected = [0u64; 32];
+    for (reg, value) in expected.iter_mut().enumerate().skip(1) {
+        *value = mem.read_word(layout::sret_gpr_offset(xlen, reg)).unwrap();
     }
+    let mut l0 = Provider::new(&mut *mem);
+    assert_eq!(l0.sret_gprs().unwrap(), expected);
     let swapped = l0.autoswap_hstatus(hstatus).unwrap();
     if flags & 1 == 1 {
         assert_eq!(swapped, Some(parked));
@@ -259,6 +273,15 @@ fuzz_target!(|input: Input| {
             Op::SyncCsr(arg) => sync_csr(&mut mem, xlen, arg),
             Op::SyncHfence(arg) => sync_hfence(&mut mem, xlen, arg),
             Op::SyncSret { hstatus } => sync_sret(&mut mem, xlen, hstatus),
+            Op::ClearAllDirty => {
+                let before = mem.bytes().to_vec();
+                Provider::new(&mut mem).clear_all_dirty().unwrap();
+                assert!(DirtyBitmap::read(&mem).unwrap().is_empty());
+                let bitmap = layout::DIRTY_BITMAP_OFFSET
+                    ..layout::DIRTY_BITMAP_OFFSET + layout::DIRTY_BITMAP_SIZE;
+                assert_eq!(mem.bytes()[..bitmap.start], before[..bitmap.start]);
+                assert_eq!(mem.bytes()[bitmap.end..], before[bitmap.end..]);
+            }
             Op::WriteBack { index, value } => {
                 if let Some(slot) = CsrSlot::from_index(usize::from(index)) {
                     Provider::new(&mut mem).write_back_csr(slot, value).unwrap();
@@ -286,8 +309,8 @@ fuzz_target!(|input: Input| {
                 (kind, vmid, asid, order, page_number, page_count),
             ),
             Op::CsrWrite { csr, value } => {
-                let result = Consumer::new(&mut mem).csr_write(u64::from(csr), value);
-                assert_eq!(result.is_ok(), CsrSlot::from_csr(u64::from(csr)).is_some());
+                let result = Consumer::new(&mut mem).csr_write(csr, value);
+                assert_eq!(result.is_ok(), CsrSlot::from_csr(csr).is_some());
             }
         }
     }

@@ -79,6 +79,26 @@ impl<T: WordAccess + ?Sized> WordAccess for &mut T {
     }
 }
 
+/// Reads the word at `offset` as L1's XLEN bits: whatever a [`WordAccess`] returns above them
+/// (an RV32 implementation that sign-extends, say) never reaches a caller. Every value this
+/// crate takes from the shared memory goes through here or [`read_xlen_acquire`].
+#[inline]
+pub(crate) fn read_xlen<M: WordAccess + ?Sized>(
+    mem: &M,
+    offset: usize,
+) -> Result<u64, AccessError> {
+    Ok(mem.read_word(offset)? & mem.xlen().mask())
+}
+
+/// [`read_xlen`] with acquire ordering.
+#[inline]
+pub(crate) fn read_xlen_acquire<M: WordAccess + ?Sized>(
+    mem: &M,
+    offset: usize,
+) -> Result<u64, AccessError> {
+    Ok(mem.read_word_acquire(offset)? & mem.xlen().mask())
+}
+
 /// The shared memory as a byte slice of at least [`Xlen::shmem_size`] bytes, in place.
 #[derive(Debug)]
 pub struct ByteShmem<'a> {

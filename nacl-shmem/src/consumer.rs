@@ -3,10 +3,10 @@
 //! SBI spec, NACL chapter, "Feature: Synchronized CSR", "Feature: Synchronized HFENCE",
 //! "Feature: Synchronized SRET", "Feature: Autoswap CSR" (the supervisor software's part).
 
-use crate::access::{AccessError, WordAccess};
+use crate::access::{AccessError, WordAccess, read_xlen_acquire};
 use crate::csr_space::{CsrSlot, NotNaclCsr, read_slot, write_slot};
 use crate::dirty_bitmap::set_dirty;
-use crate::hfence::{EncodeError, HfenceRequest, pending_bit};
+use crate::hfence::{EncodeError, HfenceEntry, HfenceRequest};
 use crate::layout::{hfence_entries, hfence_entry_offset};
 use crate::{autoswap, sret_area};
 use sbi_spec::binary::Error as SbiError;
@@ -73,25 +73,25 @@ impl<M: WordAccess> Consumer<M> {
         self.mem
     }
 
-    fn slot(csr: u64) -> Result<CsrSlot, CsrError> {
+    fn slot(csr: u16) -> Result<CsrSlot, CsrError> {
         CsrSlot::try_from(csr).map_err(CsrError::NotNaclCsr)
     }
 
     /// Reads CSR `csr` from its slot (L0 keeps every H CSR it implements up to date there).
-    pub fn csr_read(&self, csr: u64) -> Result<u64, CsrError> {
+    pub fn csr_read(&self, csr: u16) -> Result<u64, CsrError> {
         Ok(read_slot(&self.mem, Self::slot(csr)?)?)
     }
 
     /// Writes CSR `csr`: the value into its slot, then its dirty bit (the next `sync_csr`
     /// or `sync_sret` applies it).
-    pub fn csr_write(&mut self, csr: u64, value: u64) -> Result<(), CsrError> {
+    pub fn csr_write(&mut self, csr: u16, value: u64) -> Result<(), CsrError> {
         let slot = Self::slot(csr)?;
         write_slot(&mut self.mem, slot, value)?;
         Ok(set_dirty(&mut self.mem, slot)?)
     }
 
     /// Writes CSR `csr` like [`Consumer::csr_write`] and returns the slot's previous value.
-    pub fn csr_swap(&mut self, csr: u64, value: u64) -> Result<u64, CsrError> {
+    pub fn csr_swap(&mut self, csr: u16, value: u64) -> Result<u64, CsrError> {
         let slot = Self::slot(csr)?;
         let old = read_slot(&self.mem, slot)?;
         write_slot(&mut self.mem, slot, value)?;
@@ -136,10 +136,11 @@ impl<M: WordAccess> Consumer<M> {
     fn free_entry(&self) -> Result<Option<usize>, AccessError> {
         let xlen = self.mem.xlen();
         for index in 0..hfence_entries(xlen) {
-            let config = self
-                .mem
-                .read_word_acquire(hfence_entry_offset(xlen, index))?;
-            if config & pending_bit(xlen) == 0 {
+            let entry = HfenceEntry {
+                config: read_xlen_acquire(&self.mem, hfence_entry_offset(xlen, index))?,
+                ..HfenceEntry::default()
+            };
+            if !entry.is_pending(xlen) {
                 return Ok(Some(index));
             }
         }

@@ -2,29 +2,33 @@
 //!
 //! SBI spec, NACL chapter, "Nested Acceleration Shared Memory", CSR space:
 //! `index = ((csr & 0xC00) >> 2) | (csr & 0xFF)` for the CSR numbers with bits 9:8 equal to `10`.
+//!
+//! A CSR number is a `u16` throughout the crate, on both sides: CSR numbers are 12 bits, and
+//! `u16` is what [`CsrSlot::csr`] gives back. The one place a wider value meets a CSR number
+//! is the `csr_num` argument of `sync_csr`, an XLEN word; [`crate::provider::CsrTarget::from_arg`]
+//! refuses a value above `u16::MAX` there instead of truncating it, so that no argument can
+//! alias a valid CSR.
 
-use crate::access::{AccessError, WordAccess};
+use crate::access::{AccessError, WordAccess, read_xlen};
 use crate::layout::{CSR_SLOTS, csr_slot_offset};
 
 /// The slot of one CSR in the CSR space (and its bit in the dirty bitmap): 0..1024.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CsrSlot(u16);
 
-/// A CSR number outside the NACL CSR space (or not an XLEN-wide value below 0x1000).
+/// A CSR number outside the NACL CSR space.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NotNaclCsr(pub u64);
+pub struct NotNaclCsr(pub u16);
 
 impl CsrSlot {
     /// The slot of CSR number `csr`, or `None` if it is not a NACL CSR
     /// (`csr >= 0x1000` or `csr & 0x300 != 0x200`).
-    ///
-    /// Takes any XLEN value, so that an SBI argument cannot alias a valid CSR by truncation.
     #[inline]
-    pub const fn from_csr(csr: u64) -> Option<CsrSlot> {
+    pub const fn from_csr(csr: u16) -> Option<CsrSlot> {
         if csr >= 0x1000 || csr & 0x300 != 0x200 {
             return None;
         }
-        Some(CsrSlot((((csr & 0xC00) >> 2) | (csr & 0xFF)) as u16))
+        Some(CsrSlot(((csr & 0xC00) >> 2) | (csr & 0xFF)))
     }
 
     /// The slot with this index, if it is below 1024.
@@ -61,18 +65,18 @@ impl CsrSlot {
     }
 }
 
-impl TryFrom<u64> for CsrSlot {
+impl TryFrom<u16> for CsrSlot {
     type Error = NotNaclCsr;
 
-    fn try_from(csr: u64) -> Result<Self, Self::Error> {
+    fn try_from(csr: u16) -> Result<Self, Self::Error> {
         CsrSlot::from_csr(csr).ok_or(NotNaclCsr(csr))
     }
 }
 
-/// Reads the word of `slot`.
+/// Reads the word of `slot` (its low XLEN bits).
 #[inline]
 pub fn read_slot<M: WordAccess + ?Sized>(mem: &M, slot: CsrSlot) -> Result<u64, AccessError> {
-    mem.read_word(slot.offset(mem.xlen()))
+    read_xlen(mem, slot.offset(mem.xlen()))
 }
 
 /// Writes the word of `slot` (without touching the dirty bitmap).
@@ -92,7 +96,7 @@ mod tests {
 
     #[test]
     fn csr_numbers_without_bits_9_8_equal_10_have_no_slot() {
-        for csr in [0x100u64, 0x300, 0x180, 0xF12, 0x1000, 0x1_0200, u64::MAX] {
+        for csr in [0x100u16, 0x300, 0x180, 0xF12, 0x1000, 0x1200, u16::MAX] {
             assert_eq!(CsrSlot::from_csr(csr), None, "{csr:#x}");
         }
     }

@@ -5,7 +5,7 @@
 //! (how Linux and Xvisor address it).
 
 use crate::Xlen;
-use crate::access::{AccessError, WordAccess};
+use crate::access::{AccessError, WordAccess, read_xlen, read_xlen_acquire};
 use crate::csr_space::CsrSlot;
 use crate::layout::{CSR_SLOTS, dirty_bitmap_word_offset, dirty_bitmap_words};
 
@@ -23,14 +23,14 @@ pub const fn dirty_bit_location(xlen: Xlen, slot: CsrSlot) -> (usize, u32) {
 #[inline]
 pub fn is_dirty<M: WordAccess + ?Sized>(mem: &M, slot: CsrSlot) -> Result<bool, AccessError> {
     let (offset, bit) = dirty_bit_location(mem.xlen(), slot);
-    Ok(mem.read_word_acquire(offset)? >> bit & 1 == 1)
+    Ok(read_xlen_acquire(mem, offset)? >> bit & 1 == 1)
 }
 
 /// Sets the dirty bit of `slot` (a read-modify-write of its word, released).
 #[inline]
 pub fn set_dirty<M: WordAccess + ?Sized>(mem: &mut M, slot: CsrSlot) -> Result<(), AccessError> {
     let (offset, bit) = dirty_bit_location(mem.xlen(), slot);
-    let word = mem.read_word(offset)?;
+    let word = read_xlen(mem, offset)?;
     mem.write_word_release(offset, word | 1 << bit)
 }
 
@@ -38,7 +38,7 @@ pub fn set_dirty<M: WordAccess + ?Sized>(mem: &mut M, slot: CsrSlot) -> Result<(
 #[inline]
 pub fn clear_dirty<M: WordAccess + ?Sized>(mem: &mut M, slot: CsrSlot) -> Result<(), AccessError> {
     let (offset, bit) = dirty_bit_location(mem.xlen(), slot);
-    let word = mem.read_word(offset)?;
+    let word = read_xlen(mem, offset)?;
     if word >> bit & 1 == 0 {
         return Ok(());
     }
@@ -58,7 +58,7 @@ impl DirtyBitmap {
         let xlen = mem.xlen();
         let mut bitmap = DirtyBitmap::default();
         for word in 0..dirty_bitmap_words(xlen) {
-            let value = mem.read_word_acquire(dirty_bitmap_word_offset(xlen, word))? & xlen.mask();
+            let value = read_xlen_acquire(mem, dirty_bitmap_word_offset(xlen, word))?;
             bitmap.set_word(xlen, word, value);
         }
         Ok(bitmap)
@@ -88,6 +88,11 @@ impl DirtyBitmap {
     /// Marks `slot` dirty in this copy.
     pub fn insert(&mut self, slot: CsrSlot) {
         self.chunks[slot.index() / 64] |= 1 << (slot.index() % 64);
+    }
+
+    /// Marks `slot` clean in this copy.
+    pub fn remove(&mut self, slot: CsrSlot) {
+        self.chunks[slot.index() / 64] &= !(1 << (slot.index() % 64));
     }
 
     /// Whether `slot` is dirty in this copy.

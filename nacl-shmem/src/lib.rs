@@ -14,7 +14,7 @@
 //! ```
 //! use nacl_shmem::hfence::{Fence, HfenceRequest, PageRange};
 //! use nacl_shmem::provider::HfenceTarget;
-//! use nacl_shmem::{ByteShmem, Consumer, Provider, Xlen};
+//! use nacl_shmem::{ByteShmem, CSR_SYNC_ORDER, Consumer, Provider, Xlen};
 //!
 //! let mut page = vec![0u8; Xlen::Rv64.shmem_size()];
 //!
@@ -23,18 +23,22 @@
 //! let range = PageRange::covering(0x8020_0000, 0x2000).unwrap();
 //! let request = HfenceRequest::GvmaVmid { vmid: 5, range };
 //! let index = l1.queue_hfence(&request, || Ok(())).unwrap(); // the hook would call sync_hfence(-1)
-//! l1.csr_write(0x645, 0x4).unwrap(); // hvip, applied at the next sync
+//! l1.csr_write(0x244, 0x4).unwrap(); // vsip and hvip, applied at the next sync
+//! l1.csr_write(0x645, 0x4).unwrap();
 //!
-//! // L0, inside L1's sync_hfence(-1) (or sync_sret):
+//! // L0, inside L1's sync_sret (or sync_hfence(-1) and sync_csr(-1)):
 //! let mut l0 = Provider::new(ByteShmem::new(&mut page, Xlen::Rv64).unwrap());
+//! let mut writes = Vec::new();
+//! l0.drain_dirty_csrs(&CSR_SYNC_ORDER, |csr, value| writes.push((csr, value))).unwrap();
+//! // hvip first: vsip's value depends on it (its slot comes first, its sync does not).
+//! assert_eq!(writes, [(0x645, 0x4), (0x244, 0x4)]);
+//!
 //! let target = HfenceTarget::from_arg(Xlen::Rv64, u64::MAX).unwrap();
 //! let mut fences = Vec::new();
-//! l0.sync_hfence(target, |taken| fences.push((taken.index, taken.decoded.fence))).unwrap();
+//! // An L0 that fences page by page caps each range (here at 512 pages of 4 KiB).
+//! l0.sync_hfence(target, |taken| fences.push((taken.index, taken.decoded.capped(512).fence)))
+//!     .unwrap();
 //! assert_eq!(fences, [(index, Fence::Request(request))]);
-//!
-//! let mut writes = Vec::new();
-//! l0.drain_dirty_csrs(|csr, value| writes.push((csr, value))).unwrap();
-//! assert_eq!(writes, [(0x645, 0x4)]);
 //! ```
 //!
 //! # Choices where the spec leaves room
@@ -59,9 +63,22 @@
 //!   of the `_ALL` types; the spec says "must be 0 / ignored") are ignored, not rejected: the
 //!   type already asks for the wider reading. The encoder writes them as 0.
 //! - **The VMID of VVMA entries** is the entry's own, as the spec says (Xvisor ignores it).
-//! - **Dirty-bit draining**: a bitmap word is cleared as a whole once its dirty CSRs were
-//!   yielded; [`Provider::write_back_csr`] also clears the bit, so that a stale dirty value
-//!   never overrides a later write L0 emulated (Xvisor does the same).
+//! - **CSR numbers** are `u16` on both sides (what [`CsrSlot::csr`] returns); only the raw
+//!   `sync_csr` argument is an XLEN word, and [`provider::CsrTarget::from_arg`] refuses one
+//!   too wide for a CSR number rather than truncate it.
+//! - **Words are L1's XLEN bits**: every value read from the shared memory (CSR slots, SRET
+//!   registers, autoswap words, HFENCE and bitmap words) is masked to L1's XLEN in one place,
+//!   so a [`WordAccess`] that sign-extends RV32 words cannot leak high bits.
+//! - **Dirty-bit draining** applies an order: [`Provider::drain_dirty_csrs`] reads the bitmap
+//!   once, yields the dirty CSRs of a priority list first ([`CSR_SYNC_ORDER`], so that every
+//!   CSR comes after those its value depends on), then the rest in slot order, then clears
+//!   the bitmap words; [`Provider::write_back_csr`] also clears the bit, so that a stale
+//!   dirty value never overrides a later write L0 emulated (Xvisor does the same), and
+//!   [`Provider::clear_all_dirty`] drops stale bits at `set_shmem` without applying them.
+//! - **Large ranges**: a legal HFENCE entry may span 2^52 pages; [`hfence::DecodedHfence::capped`]
+//!   lets an L0 that fences page by page turn a range above its limit into the `_ALL` form.
+//! - **Autoswap on the trap to L1**: after the swap, L0 also refreshes the hstatus slot
+//!   (0x600), because L1 reads its hstatus from there ([`Provider::autoswap_hstatus`]).
 //! - **Autoswap flags**: only bit 0 (HSTATUS) is defined; the reserved bits are ignored.
 //! - **SRET context word 0** (reserved) is never read; x0 is never loaded.
 //! - **HFENCE retries**: the consumer calls `sync_hfence(-1)` at most
@@ -81,10 +98,12 @@ pub mod hfence;
 pub mod layout;
 pub mod provider;
 pub mod sret_area;
+pub mod sync_order;
 mod xlen;
 
 pub use access::{AccessError, ByteShmem, WordAccess};
 pub use consumer::Consumer;
 pub use csr_space::CsrSlot;
 pub use provider::Provider;
+pub use sync_order::CSR_SYNC_ORDER;
 pub use xlen::{UnsupportedXlen, Xlen};

@@ -6,15 +6,27 @@
 //! from it can make this module panic, loop longer than the fixed size of the memory, or
 //! allocate.
 //!
-//! `sync_sret` is a sequence of these pieces, in the spec's order: [`Provider::drain_dirty_csrs`]
-//! and the write-back of every implemented CSR (if SYNC_CSR is offered),
-//! [`Provider::sync_hfence`] with [`HfenceTarget::All`] (if SYNC_HFENCE is offered),
-//! [`Provider::sret_gprs`], [`Provider::autoswap_hstatus`], then L0's own SRET emulation.
+//! `sync_sret` is a sequence of these pieces, in the spec's order:
+//! 1. if SYNC_CSR is offered, [`Provider::drain_dirty_csrs`] with [`CSR_SYNC_ORDER`] (so that a
+//!    CSR is applied after the CSRs its value depends on), then the write-back of every CSR L0
+//!    implements with [`Provider::write_back_csr`];
+//! 2. if SYNC_HFENCE is offered, [`Provider::sync_hfence`] with [`HfenceTarget::All`];
+//! 3. [`Provider::sret_gprs`];
+//! 4. [`Provider::autoswap_hstatus`];
+//! 5. L0's own SRET emulation.
+//!
+//! On the later trap from L2 back to L1, L0 calls [`Provider::autoswap_hstatus`] again and
+//! writes L1's resulting hstatus into the hstatus slot (0x600).
+//!
+//! At `set_shmem`, [`Provider::clear_all_dirty`] drops the dirty bits the page happens to
+//! hold without applying them, and L0 writes back every CSR it implements.
+
+pub use crate::sync_order::CSR_SYNC_ORDER;
 
 use crate::Xlen;
-use crate::access::{AccessError, WordAccess};
+use crate::access::{AccessError, WordAccess, read_xlen, read_xlen_acquire};
 use crate::csr_space::{CsrSlot, read_slot, write_slot};
-use crate::dirty_bitmap::{clear_dirty, dirty_bit_location};
+use crate::dirty_bitmap::{DirtyBitmap, clear_dirty, dirty_bit_location};
 use crate::hfence::{DecodedHfence, HfenceEntry, pending_bit};
 use crate::layout::{
     dirty_bitmap_word_offset, dirty_bitmap_words, hfence_entries, hfence_entry_offset,
@@ -57,13 +69,16 @@ pub enum CsrTarget {
 
 impl CsrTarget {
     /// Decodes `a0`. Only its low XLEN bits are L1's argument: what an RV64 L0 holds above
-    /// them for an RV32 L1 is not part of it.
+    /// them for an RV32 L1 is not part of it. A value too wide for a CSR number is
+    /// INVALID_PARAM, never truncated into one.
     pub fn from_arg(xlen: Xlen, a0: u64) -> Result<CsrTarget, ProviderError> {
         let arg = a0 & xlen.mask();
         if arg == xlen.mask() {
             return Ok(CsrTarget::All);
         }
-        CsrSlot::from_csr(arg)
+        u16::try_from(arg)
+            .ok()
+            .and_then(CsrSlot::from_csr)
             .map(CsrTarget::One)
             .ok_or(ProviderError::InvalidParam)
     }
@@ -126,46 +141,68 @@ impl<M: WordAccess> Provider<M> {
         self.mem
     }
 
-    /// Yields `(csr, value)` for every dirty slot, in slot order, and clears the dirty bits.
+    /// Yields `(csr, value)` for every dirty slot, then clears the dirty bits. Returns the
+    /// number of CSRs yielded.
     ///
-    /// Each bitmap word and each dirty slot is read once. L0 applies each value to the CSR
-    /// (with its WARL rules) in `apply`, then writes back the architectural value of every
-    /// CSR it implements with [`Provider::write_back_csr`]. A bit L1 sets while a bitmap
-    /// word is being drained may be lost with it; L1 only writes its shared memory outside
-    /// its own sync calls. Returns the number of CSRs yielded.
+    /// SBI spec, NACL chapter, "Feature: Synchronized CSR": a CSR must be synced after any
+    /// CSR its value depends on (hvip before hip). The bitmap is read once; the dirty CSRs of
+    /// `order` come first, in that order (each once, whatever the list repeats), then every
+    /// other dirty CSR in slot order; then each bitmap word that had a dirty bit is cleared.
+    /// Pass [`CSR_SYNC_ORDER`] unless L0 knows better, or `&[]` for slot order.
     ///
-    /// L0s whose CSRs depend on each other (hvip before hip) use
-    /// [`Provider::take_dirty_csr`] in their own order instead.
+    /// Each dirty slot is read once. L0 applies each value to the CSR (with its WARL rules)
+    /// in `apply`, then writes back the architectural value of every CSR it implements with
+    /// [`Provider::write_back_csr`]. A bit L1 sets while the drain runs may be lost; L1 only
+    /// writes its shared memory outside its own sync calls. If an access fails, no bit is
+    /// cleared, and the next sync applies the same values again.
     pub fn drain_dirty_csrs<F: FnMut(u16, u64)>(
         &mut self,
+        order: &[CsrSlot],
         mut apply: F,
     ) -> Result<usize, AccessError> {
         let xlen = self.mem.xlen();
+        let dirty = DirtyBitmap::read(&self.mem)?;
+        let mut rest = dirty;
         let mut yielded = 0;
+        for &slot in order {
+            if rest.contains(slot) {
+                rest.remove(slot);
+                apply(slot.csr(), read_slot(&self.mem, slot)?);
+                yielded += 1;
+            }
+        }
+        for slot in rest.iter() {
+            apply(slot.csr(), read_slot(&self.mem, slot)?);
+            yielded += 1;
+        }
         for word in 0..dirty_bitmap_words(xlen) {
-            let offset = dirty_bitmap_word_offset(xlen, word);
-            let mut bits = self.mem.read_word_acquire(offset)? & xlen.mask();
-            if bits == 0 {
-                continue;
+            if dirty.word(xlen, word) != 0 {
+                self.mem
+                    .write_word_release(dirty_bitmap_word_offset(xlen, word), 0)?;
             }
-            let first = word * xlen.bits() as usize;
-            while bits != 0 {
-                let bit = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                if let Some(slot) = CsrSlot::from_index(first + bit) {
-                    apply(slot.csr(), read_slot(&self.mem, slot)?);
-                    yielded += 1;
-                }
-            }
-            self.mem.write_word_release(offset, 0)?;
         }
         Ok(yielded)
+    }
+
+    /// Clears every dirty bit without applying any value.
+    ///
+    /// For `set_shmem`: the spec leaves what the new page holds to L1, and Linux registers the
+    /// same page again after disabling it, so bits left from before are stale. L0 clears them
+    /// and writes back every CSR it implements (SBI spec, NACL chapter, `sbi_nacl_set_shmem`;
+    /// the recommendation of `sbi-nacl.md` §1.3).
+    pub fn clear_all_dirty(&mut self) -> Result<(), AccessError> {
+        let xlen = self.mem.xlen();
+        for word in 0..dirty_bitmap_words(xlen) {
+            self.mem
+                .write_word_release(dirty_bitmap_word_offset(xlen, word), 0)?;
+        }
+        Ok(())
     }
 
     /// If `slot` is dirty: clears its bit and returns its value (read once), for L0 to apply.
     pub fn take_dirty_csr(&mut self, slot: CsrSlot) -> Result<Option<u64>, AccessError> {
         let (offset, bit) = dirty_bit_location(self.mem.xlen(), slot);
-        let word = self.mem.read_word_acquire(offset)?;
+        let word = read_xlen_acquire(&self.mem, offset)?;
         if word >> bit & 1 == 0 {
             return Ok(None);
         }
@@ -187,6 +224,11 @@ impl<M: WordAccess> Provider<M> {
     ///
     /// Each word of an entry is read once: the config word first (acquire), and the page
     /// words only if it is pending.
+    ///
+    /// A well-formed entry may ask for up to 2^52 pages of 4 KiB (a range up to the top of
+    /// 64-bit addresses). An L0 that fences page by page bounds its work with
+    /// [`DecodedHfence::capped`], which turns a range above its limit into the `_ALL` form
+    /// of the same type and scope: `perform(taken.decoded.capped(MAX_PAGES))`.
     pub fn sync_hfence<F: FnMut(TakenHfence)>(
         &mut self,
         target: HfenceTarget,
@@ -217,16 +259,16 @@ impl<M: WordAccess> Provider<M> {
         let xlen = self.mem.xlen();
         let base = hfence_entry_offset(xlen, index);
         let word = xlen.word_bytes();
-        let config = self.mem.read_word_acquire(base)? & xlen.mask();
-        if config & pending_bit(xlen) == 0 {
+        let mut entry = HfenceEntry {
+            config: read_xlen_acquire(&self.mem, base)?,
+            ..HfenceEntry::default()
+        };
+        if !entry.is_pending(xlen) {
             return Ok(None);
         }
-        let entry = HfenceEntry {
-            config,
-            page_number: self.mem.read_word(base + word)? & xlen.mask(),
-            reserved: self.mem.read_word(base + 2 * word)? & xlen.mask(),
-            page_count: self.mem.read_word(base + 3 * word)? & xlen.mask(),
-        };
+        entry.page_number = read_xlen(&self.mem, base + word)?;
+        entry.reserved = read_xlen(&self.mem, base + 2 * word)?;
+        entry.page_count = read_xlen(&self.mem, base + 3 * word)?;
         Ok(Some(TakenHfence {
             index,
             entry,
@@ -241,6 +283,11 @@ impl<M: WordAccess> Provider<M> {
 
     /// Autoswap: if L1 armed it, stores `hstatus` (L1's current hstatus) in the autoswap
     /// context and returns the value L1 left there, to become L1's hstatus (after L0's WARL).
+    ///
+    /// L0 calls it just before it emulates SRET for `sync_sret`, and again right after a trap
+    /// from L2 is delivered to L1. After that second swap L0 must also write L1's new hstatus
+    /// into the hstatus slot (0x600) with [`Provider::write_back_csr`]: L1 reads it from
+    /// there (SBI spec, NACL chapter, "Feature: Autoswap CSR"; `sbi-nacl.md` §4.2).
     pub fn autoswap_hstatus(&mut self, hstatus: u64) -> Result<Option<u64>, AccessError> {
         autoswap::swap_hstatus(&mut self.mem, hstatus)
     }

@@ -3,7 +3,7 @@
 //! SBI spec, NACL chapter, "Feature: Synchronized SRET": word `i` (1..=31) holds `x<i>`;
 //! word 0 is reserved and x0 is never loaded.
 
-use crate::access::{AccessError, WordAccess};
+use crate::access::{AccessError, WordAccess, read_xlen};
 use crate::layout::{SRET_GPRS, sret_gpr_offset};
 
 /// A GPR number outside 1..=31 (x0 has no slot).
@@ -48,7 +48,7 @@ pub fn write_gprs<M: WordAccess + ?Sized>(
 pub fn read_gprs<M: WordAccess + ?Sized>(mem: &M) -> Result<[u64; 32], AccessError> {
     let mut gprs = [0; 32];
     for (reg, value) in gprs.iter_mut().enumerate().skip(1) {
-        *value = mem.read_word(sret_gpr_offset(mem.xlen(), reg))?;
+        *value = read_xlen(mem, sret_gpr_offset(mem.xlen(), reg))?;
     }
     Ok(gprs)
 }

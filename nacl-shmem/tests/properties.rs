@@ -8,9 +8,9 @@ use nacl_shmem::hfence::{
     Fence, HfenceConfig, HfenceEntry, HfenceRequest, PageRange, Stage, asid_bits,
     config_reserved_bits, vmid_bits,
 };
-use nacl_shmem::layout::{hfence_entries, hfence_entry_offset};
+use nacl_shmem::layout::{self, hfence_entries, hfence_entry_offset};
 use nacl_shmem::provider::{CsrTarget, HfenceTarget};
-use nacl_shmem::{ByteShmem, Consumer, CsrSlot, Provider, WordAccess, Xlen};
+use nacl_shmem::{ByteShmem, CSR_SYNC_ORDER, Consumer, CsrSlot, Provider, WordAccess, Xlen};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -35,16 +35,44 @@ fn config_fields(xlen: Xlen) -> impl Strategy<Value = HfenceConfig> {
         })
 }
 
+/// The last page number of order `order` in 64-bit addresses.
+fn last_page(order: u8) -> u64 {
+    u64::MAX >> (u32::from(order) + 12)
+}
+
+/// The well-formed range of `count` pages (clamped to what fits) from a page derived from
+/// `number`, with both fields inside one XLEN word.
+fn fitted_range(xlen: Xlen, order: u8, number: u64, count: u64) -> PageRange {
+    let last = last_page(order);
+    let count = count.clamp(1, (last + 1).min(xlen.mask()));
+    let number = (number & xlen.mask()) % (last - (count - 1) + 1);
+    PageRange::new(order, number, count).unwrap()
+}
+
 /// A well-formed range whose fields fit one XLEN word (orders from 52 on cannot be: one page
-/// of 2^64 bytes or more overflows 64-bit addresses).
+/// of 2^64 bytes or more overflows 64-bit addresses). Weighted toward what L1s ask and where
+/// the arithmetic is at its edge: single pages, small ranges, and ranges whose last page is
+/// the last page of the address space (on RV32 the page number must fit 32 bits, so those
+/// need an order of 20 or more).
 fn page_range(xlen: Xlen) -> impl Strategy<Value = PageRange> {
-    (0u8..52, any::<u64>(), any::<u64>()).prop_map(move |(order, number, count)| {
-        let last_page = u64::MAX >> (u32::from(order) + 12);
-        let count = (count & xlen.mask()) % (last_page + 1) + 1;
-        let count = count.min(xlen.mask());
-        let number = (number & xlen.mask()) % (last_page - (count - 1) + 1);
-        PageRange::new(order, number, count).unwrap()
-    })
+    let single =
+        (0u8..52, any::<u64>()).prop_map(move |(order, n)| fitted_range(xlen, order, n, 1));
+    let small = (0u8..52, any::<u64>(), 2u64..=16)
+        .prop_map(move |(order, n, count)| fitted_range(xlen, order, n, count));
+    let lowest_top_order = match xlen {
+        Xlen::Rv32 => 20u8,
+        Xlen::Rv64 => 0,
+    };
+    let at_top = (lowest_top_order..52, 1u64..=16).prop_map(move |(order, count)| {
+        let last = last_page(order);
+        let count = count.min(last + 1);
+        PageRange::new(order, last - (count - 1), count).unwrap()
+    });
+    let anything = (0u8..52, any::<u64>(), any::<u64>()).prop_map(move |(order, n, count)| {
+        let count = (count & xlen.mask()) % (last_page(order) + 1) + 1;
+        fitted_range(xlen, order, n, count)
+    });
+    prop_oneof![3 => single, 3 => small, 2 => at_top, 2 => anything]
 }
 
 fn request(xlen: Xlen) -> impl Strategy<Value = HfenceRequest> {
@@ -103,9 +131,28 @@ fn raw_entry(xlen: Xlen) -> impl Strategy<Value = HfenceEntry> {
         )
 }
 
+/// The whole HFENCE area: mostly entries as an L1 writes them (reserved bits zero), some raw
+/// entries that break a rule, a few of any four words.
+fn hfence_area(xlen: Xlen) -> impl Strategy<Value = Vec<HfenceEntry>> {
+    let junk = (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()).prop_map(
+        |(config, page_number, reserved, page_count)| HfenceEntry {
+            config,
+            page_number,
+            reserved,
+            page_count,
+        },
+    );
+    let entry = prop_oneof![
+        3 => request(xlen).prop_map(move |r| r.encode(xlen).unwrap()),
+        2 => raw_entry(xlen),
+        1 => junk,
+    ];
+    prop::collection::vec(entry, hfence_entries(xlen))
+}
+
 /// What a raw entry asks for, computed from the spec's table without the crate's decoder:
-/// stage, VMID (None = all), ASID (None = all), and the byte interval `[start, end)` clamped
-/// to 64-bit addresses (None = all addresses). `None` overall if the type is reserved.
+/// stage, VMID (None = all), ASID (None = all), and the byte interval `[start, end)`
+/// (None = all addresses). `None` overall if the type is reserved.
 #[derive(Debug)]
 struct Asked {
     stage: Stage,
@@ -114,15 +161,15 @@ struct Asked {
     interval: Option<(u128, u128)>,
 }
 
-fn clamp_shl(value: u128, shift: u32) -> u128 {
-    let limit = 1u128 << 64;
-    if value == 0 {
-        0
-    } else if shift >= 64 || value > limit >> shift {
-        limit
-    } else {
-        value << shift
+/// The byte interval of `count` pages of `1 << shift` bytes from page `number`; `None` (all
+/// addresses) where the spec gives no range: a `Page_Count` of 0 (undefined; the crate reads
+/// it as RFENCE reads a zero size, "everything") and a range that ends beyond 2^64.
+fn interval(number: u128, count: u128, shift: u32) -> Option<(u128, u128)> {
+    let top = 1u128 << 64;
+    if count == 0 || shift > 64 || number + count > top >> shift {
+        return None;
     }
+    Some((number << shift, (number + count) << shift))
 }
 
 fn asked(xlen: Xlen, entry: &HfenceEntry) -> Option<Asked> {
@@ -138,7 +185,7 @@ fn asked(xlen: Xlen, entry: &HfenceEntry) -> Option<Asked> {
     let shift = order + 12;
     let number = u128::from(entry.page_number & xlen.mask());
     let count = u128::from(entry.page_count & xlen.mask());
-    let interval = Some((clamp_shl(number, shift), clamp_shl(number + count, shift)));
+    let interval = interval(number, count, shift);
     let (stage, vmid, asid, interval) = match kind {
         0 => (Stage::G, None, None, interval),
         1 => (Stage::G, None, None, None),
@@ -168,7 +215,6 @@ fn fence_covers(fence: &Fence, asked: &Asked) -> bool {
     let range = match (r.range(), asked.interval) {
         (None, _) => true,
         (Some(_), None) => false,
-        (Some(_), Some((start, end))) if start >= end => true,
         (Some(range), Some((start, end))) => {
             u128::from(range.start()) <= start && end - 1 <= u128::from(range.last())
         }
@@ -176,34 +222,56 @@ fn fence_covers(fence: &Fence, asked: &Asked) -> bool {
     scope && range
 }
 
-/// Runs every provider operation on `image` and checks what the issue promises.
-fn check_provider_on(xlen: Xlen, image: &[u8], csr_arg: u64, hfence_arg: u64, hstatus: u64) {
+/// The order [`Provider::drain_dirty_csrs`] promises for `dirty` with the priority list
+/// `order`: the listed dirty slots in list order (each once), then the rest in slot order.
+fn expected_drain_order(dirty: &DirtyBitmap, order: &[CsrSlot]) -> Vec<CsrSlot> {
+    let mut listed: Vec<CsrSlot> = Vec::new();
+    for slot in order {
+        if dirty.contains(*slot) && !listed.contains(slot) {
+            listed.push(*slot);
+        }
+    }
+    let rest = dirty
+        .iter()
+        .filter(|s| !listed.contains(s))
+        .collect::<Vec<_>>();
+    listed.into_iter().chain(rest).collect()
+}
+
+/// Runs every provider operation on `image` and checks what the issue promises. Returns how
+/// many taken entries decoded to a typed request (not `Everything`) and were checked.
+fn check_provider_on(
+    xlen: Xlen,
+    image: &[u8],
+    csr_arg: u64,
+    hfence_arg: u64,
+    hstatus: u64,
+) -> usize {
     let mut bytes = image.to_vec();
-    let before = bytes.clone();
-    let mut before_mem = before.clone();
-    let original = ByteShmem::new(&mut before_mem, xlen).unwrap();
+    let mut before = image.to_vec();
+    let original = ByteShmem::new(&mut before, xlen).unwrap();
+    let word_at = |offset: usize| original.read_word(offset).unwrap();
     let mut l0 = Provider::new(ByteShmem::new(&mut bytes, xlen).unwrap());
 
     let dirty = DirtyBitmap::read(&original).unwrap();
     let mut yielded = Vec::new();
     if let Ok(CsrTarget::All) = CsrTarget::from_arg(xlen, csr_arg) {
-        l0.drain_dirty_csrs(|csr, value| yielded.push((csr, value)))
+        l0.drain_dirty_csrs(&CSR_SYNC_ORDER, |csr, value| yielded.push((csr, value)))
             .unwrap();
-        let expected: Vec<(u16, u64)> = dirty
-            .iter()
-            .map(|s| (s.csr(), original.read_word(s.offset(xlen)).unwrap()))
+        let expected: Vec<(u16, u64)> = expected_drain_order(&dirty, &CSR_SYNC_ORDER)
+            .into_iter()
+            .map(|s| (s.csr(), word_at(s.offset(xlen))))
             .collect();
         assert_eq!(yielded, expected);
         assert!(DirtyBitmap::read(l0.memory()).unwrap().is_empty());
     } else if let Ok(CsrTarget::One(slot)) = CsrTarget::from_arg(xlen, csr_arg) {
         let value = l0.take_dirty_csr(slot).unwrap();
-        let expected = dirty
-            .contains(slot)
-            .then(|| original.read_word(slot.offset(xlen)).unwrap());
+        let expected = dirty.contains(slot).then(|| word_at(slot.offset(xlen)));
         assert_eq!(value, expected);
     }
 
     let mut taken = Vec::new();
+    let mut typed = 0;
     match HfenceTarget::from_arg(xlen, hfence_arg) {
         Ok(target) => {
             l0.sync_hfence(target, |t| taken.push(t)).unwrap();
@@ -223,19 +291,22 @@ fn check_provider_on(xlen: Xlen, image: &[u8], csr_arg: u64, hfence_arg: u64, hs
                 let w = xlen.word_bytes();
                 let base = hfence_entry_offset(xlen, t.index);
                 let raw = HfenceEntry {
-                    config: original.read_word(base).unwrap(),
-                    page_number: original.read_word(base + w).unwrap(),
-                    reserved: original.read_word(base + 2 * w).unwrap(),
-                    page_count: original.read_word(base + 3 * w).unwrap(),
+                    config: word_at(base),
+                    page_number: word_at(base + w),
+                    reserved: word_at(base + 2 * w),
+                    page_count: word_at(base + 3 * w),
                 };
                 assert_eq!(t.entry, raw);
                 match asked(xlen, &raw) {
                     None => assert_eq!(t.decoded.fence, Fence::Everything),
-                    Some(asked) => assert!(
-                        fence_covers(&t.decoded.fence, &asked),
-                        "{raw:x?} -> {:?}",
-                        t.decoded
-                    ),
+                    Some(asked) => {
+                        assert!(
+                            fence_covers(&t.decoded.fence, &asked),
+                            "{raw:x?} -> {:?}",
+                            t.decoded
+                        );
+                        typed += usize::from(matches!(t.decoded.fence, Fence::Request(_)));
+                    }
                 }
             }
         }
@@ -243,9 +314,28 @@ fn check_provider_on(xlen: Xlen, image: &[u8], csr_arg: u64, hfence_arg: u64, hs
             usize::try_from(hfence_arg & xlen.mask()).map_or(true, |i| i >= hfence_entries(xlen))
         ),
     }
-    let gprs = l0.sret_gprs().unwrap();
-    assert_eq!(gprs[0], 0);
-    let _ = l0.autoswap_hstatus(hstatus).unwrap();
+
+    // x1..x31 as the words held them; x0 is 0 whatever word 0 holds.
+    let mut gprs = [0u64; 32];
+    for (reg, value) in gprs.iter_mut().enumerate().skip(1) {
+        *value = word_at(layout::sret_gpr_offset(xlen, reg));
+    }
+    assert_eq!(l0.sret_gprs().unwrap(), gprs);
+
+    // Autoswap: only when flag bit 0 is set, whatever the reserved bits.
+    let flags = word_at(layout::autoswap_flags_offset(xlen));
+    let parked = word_at(layout::autoswap_hstatus_offset(xlen));
+    let swapped = l0.autoswap_hstatus(hstatus).unwrap();
+    let now = l0
+        .memory()
+        .read_word(layout::autoswap_hstatus_offset(xlen))
+        .unwrap();
+    if flags & 1 == 1 {
+        assert_eq!((swapped, now), (Some(parked), hstatus & xlen.mask()));
+    } else {
+        assert_eq!((swapped, now), (None, parked));
+    }
+    typed
 }
 
 proptest! {
@@ -288,37 +378,57 @@ proptest! {
     }
 
     #[test]
-    fn the_csr_index_is_a_bijection_between_nacl_csrs_and_slots(csr in prop_oneof![0u64..0x1000, any::<u64>()], index in 0usize..1024) {
+    fn the_csr_index_is_a_bijection_between_nacl_csrs_and_slots(csr in prop_oneof![0u16..0x1000, any::<u16>()], index in 0usize..1024) {
         let valid = csr < 0x1000 && csr & 0x300 == 0x200;
         let slot = CsrSlot::from_csr(csr);
         prop_assert_eq!(slot.is_some(), valid);
         if let Some(slot) = slot {
-            prop_assert_eq!(u64::from(slot.csr()), csr);
+            prop_assert_eq!(slot.csr(), csr);
         }
         let slot = CsrSlot::from_index(index).unwrap();
-        prop_assert_eq!(CsrSlot::from_csr(u64::from(slot.csr())), Some(slot));
+        prop_assert_eq!(CsrSlot::from_csr(slot.csr()), Some(slot));
+    }
+
+    #[test]
+    fn a_sync_csr_argument_names_a_csr_only_if_it_is_one_without_truncation(xlen in xlen(), arg in prop_oneof![0u64..0x1000, (0u64..0x1000).prop_map(|a| a | 1 << 16), any::<u64>()]) {
+        let arg = arg & xlen.mask();
+        let expected = if arg == xlen.mask() {
+            Ok(CsrTarget::All)
+        } else if arg < 0x1000 && arg & 0x300 == 0x200 {
+            Ok(CsrTarget::One(CsrSlot::from_index((((arg & 0xC00) >> 2) | (arg & 0xFF)) as usize).unwrap()))
+        } else {
+            Err(nacl_shmem::provider::ProviderError::InvalidParam)
+        };
+        prop_assert_eq!(CsrTarget::from_arg(xlen, arg), expected);
     }
 
     #[test]
     fn arbitrary_images_never_panic_the_provider_and_every_fence_covers_its_entry(
-        xlen in xlen(),
+        (xlen, entries) in xlen().prop_flat_map(|x| (Just(x), hfence_area(x))),
         image in prop::collection::vec(any::<u8>(), 0x3000),
-        pending_mask in any::<u128>(),
         csr_arg in prop_oneof![Just(u64::MAX), any::<u64>(), 0x200u64..0x1000],
-        hfence_arg in prop_oneof![Just(u64::MAX), 0u64..130, any::<u64>()],
+        hfence_arg in prop_oneof![3 => Just(u64::MAX), 1 => 0u64..130, 1 => any::<u64>()],
         hstatus in any::<u64>(),
     ) {
-        // Random bytes leave about half the entries pending; also make pending entries common
-        // on purpose with a mask over the entries' pending bits.
+        // Random bytes everywhere but the HFENCE area, whose entries come mostly in the shape
+        // L1 writes: random bytes alone would set a reserved bit in nearly every entry, and
+        // every fence would be `Everything`.
         let mut image = image;
         image.truncate(xlen.shmem_size());
-        for index in 0..hfence_entries(xlen) {
-            let top = hfence_entry_offset(xlen, index) + xlen.word_bytes() - 1;
-            if pending_mask >> index & 1 == 1 {
-                image[top] |= 0x80;
+        {
+            let mut mem = ByteShmem::new(&mut image, xlen).unwrap();
+            for (index, entry) in entries.iter().enumerate() {
+                let (base, w) = (hfence_entry_offset(xlen, index), xlen.word_bytes());
+                mem.write_word(base, entry.config).unwrap();
+                mem.write_word(base + w, entry.page_number).unwrap();
+                mem.write_word(base + 2 * w, entry.reserved).unwrap();
+                mem.write_word(base + 3 * w, entry.page_count).unwrap();
             }
         }
-        check_provider_on(xlen, &image, csr_arg, hfence_arg, hstatus);
+        let typed = check_provider_on(xlen, &image, csr_arg, hfence_arg, hstatus);
+        if HfenceTarget::from_arg(xlen, hfence_arg) == Ok(HfenceTarget::All) {
+            prop_assert!(typed > 0, "no typed fence was checked");
+        }
     }
 
     #[test]
@@ -340,7 +450,7 @@ proptest! {
     }
 
     #[test]
-    fn drained_csrs_are_the_last_value_written_to_each_once_in_slot_order(
+    fn drained_csrs_without_an_order_are_the_last_value_written_to_each_once_in_slot_order(
         xlen in xlen(),
         writes in prop::collection::vec((0usize..1024, any::<u64>()), 0..64),
     ) {
@@ -349,12 +459,40 @@ proptest! {
         let mut model = BTreeMap::new();
         for (index, value) in writes {
             let csr = CsrSlot::from_index(index).unwrap().csr();
-            l1.csr_write(u64::from(csr), value).unwrap();
+            l1.csr_write(csr, value).unwrap();
             model.insert(index, (csr, value & xlen.mask()));
         }
         let mut drained = Vec::new();
-        Provider::new(mem.clone()).drain_dirty_csrs(|csr, value| drained.push((csr, value))).unwrap();
+        Provider::new(mem.clone()).drain_dirty_csrs(&[], |csr, value| drained.push((csr, value))).unwrap();
         prop_assert_eq!(drained, model.into_values().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn drained_csrs_come_in_priority_list_order_then_slot_order_each_once(
+        xlen in xlen(),
+        dirty in prop::collection::btree_set(prop_oneof![
+            prop::sample::select(CSR_SYNC_ORDER.to_vec()),
+            (0usize..1024).prop_map(|i| CsrSlot::from_index(i).unwrap()),
+        ], 0..48),
+        order in prop::collection::vec((0usize..1024).prop_map(|i| CsrSlot::from_index(i).unwrap()), 0..16),
+    ) {
+        let mem = SharedMem::new(xlen);
+        let mut l1 = Consumer::new(mem.clone());
+        for slot in &dirty {
+            l1.csr_write(slot.csr(), slot.index() as u64).unwrap();
+        }
+        // A caller's list (with repeats), and the default one.
+        for order in [&order[..], &CSR_SYNC_ORDER[..]] {
+            let bitmap = DirtyBitmap::read(&mem).unwrap();
+            let expected: Vec<u16> = expected_drain_order(&bitmap, order).iter().map(|s| s.csr()).collect();
+            let mut drained = Vec::new();
+            let n = Provider::new(mem.clone()).drain_dirty_csrs(order, |csr, _| drained.push(csr)).unwrap();
+            prop_assert_eq!(n, dirty.len());
+            prop_assert_eq!(&drained, &expected);
+            for slot in &dirty {
+                l1.csr_write(slot.csr(), slot.index() as u64).unwrap();
+            }
+        }
     }
 }
 
@@ -362,7 +500,7 @@ proptest! {
 fn exactly_1024_csr_numbers_have_a_slot_and_no_two_share_one() {
     let mut seen = [false; 1024];
     let mut valid = 0;
-    for csr in 0..0x1000u64 {
+    for csr in 0..0x1000u16 {
         if let Some(slot) = CsrSlot::from_csr(csr) {
             assert!(!seen[slot.index()], "{csr:#x}");
             seen[slot.index()] = true;
@@ -370,4 +508,61 @@ fn exactly_1024_csr_numbers_have_a_slot_and_no_two_share_one() {
         }
     }
     assert_eq!(valid, 1024);
+}
+
+/// The coverage check itself on the edges where it used to accept anything: an entry with
+/// `Page_Count` 0, and a range that ends beyond 2^64. There the entry asks for the whole
+/// scope, the decoder widens to the `_ALL` form, and a narrower fence fails the check.
+#[test]
+fn coverage_check_demands_the_whole_scope_for_zero_counts_and_ranges_beyond_2_pow_64() {
+    let narrow = |vmid| {
+        Fence::Request(HfenceRequest::GvmaVmid {
+            vmid,
+            range: PageRange::new(0, 5, 1).unwrap(),
+        })
+    };
+    // (xlen, config of a pending GVMA_VMID with VMID 7 and the order, page number, count)
+    let cases = [
+        // Page_Count 0.
+        (Xlen::Rv32, 0x8200_0E00u64, 5u64, 0u64),
+        (Xlen::Rv64, 0x8200_0000_0007_0000, 5, 0),
+        // Order 20 (pages of 2^32 bytes): pages 0xFFFF_FFFF and one beyond.
+        (Xlen::Rv32, 0x8214_0E00, 0xFFFF_FFFF, 2),
+        // Order 40 (2^52-byte pages): 0x1001 << 52 > 2^64.
+        (Xlen::Rv64, 0x8228_0000_0007_0000, 0xFFF, 2),
+        // Order 60 and 127: a single page is already beyond 2^64.
+        (Xlen::Rv64, 0x823C_0000_0007_0000, 0, 1),
+        (Xlen::Rv32, 0x827F_0E00, 1, 1),
+    ];
+    for (xlen, config, page_number, page_count) in cases {
+        let entry = HfenceEntry {
+            config,
+            page_number,
+            reserved: 0,
+            page_count,
+        };
+        let asked = asked(xlen, &entry).unwrap();
+        assert!(asked.interval.is_none(), "{entry:x?}");
+        let decoded = entry.decode(xlen).fence;
+        assert_eq!(
+            decoded,
+            Fence::Request(HfenceRequest::GvmaVmidAll { vmid: 7 }),
+            "{entry:x?}"
+        );
+        assert!(fence_covers(&decoded, &asked));
+        assert!(!fence_covers(&narrow(7), &asked), "{entry:x?}");
+    }
+    // Ending exactly at 2^64 is a range like any other: the last 2^32-byte page on RV32.
+    let entry = HfenceEntry {
+        config: 0x8214_0E00,
+        page_number: 0xFFFF_FFFF,
+        reserved: 0,
+        page_count: 1,
+    };
+    let asked = asked(Xlen::Rv32, &entry).unwrap();
+    assert_eq!(asked.interval, Some((0xFFFF_FFFF << 32, 1 << 64)));
+    let decoded = entry.decode(Xlen::Rv32);
+    assert_eq!(decoded.malformation, None);
+    assert!(fence_covers(&decoded.fence, &asked));
+    assert!(!fence_covers(&narrow(7), &asked));
 }

@@ -12,13 +12,13 @@ use nacl_shmem::hfence::{
 use nacl_shmem::layout::{self, hfence_entries, hfence_entry_offset};
 use nacl_shmem::provider::{CsrTarget, HfenceTarget, ProviderError, TakenHfence};
 use nacl_shmem::sret_area::{NoSuchGpr, SretError};
-use nacl_shmem::{Consumer, CsrSlot, Provider, Xlen};
+use nacl_shmem::{CSR_SYNC_ORDER, Consumer, CsrSlot, Provider, Xlen};
 use sbi_spec::binary::Error as SbiError;
 
-const HVIP: u64 = 0x645;
-const HSTATUS: u64 = 0x600;
+const HVIP: u16 = 0x645;
+const HSTATUS: u16 = 0x600;
 
-fn slot(csr: u64) -> CsrSlot {
+fn slot(csr: u16) -> CsrSlot {
     CsrSlot::from_csr(csr).unwrap()
 }
 
@@ -68,7 +68,7 @@ fn csr_swap_returns_the_previous_value_of_the_slot() {
 fn csr_access_to_a_number_outside_the_nacl_space_is_refused_and_writes_nothing() {
     let mem = SharedMem::new(Xlen::Rv64);
     let mut l1 = Consumer::new(mem.clone());
-    for csr in [0x100, 0x180, 0x300, 0x1200, 0x1_0000_0600] {
+    for csr in [0x100, 0x180, 0x300, 0x1200, 0xF600] {
         assert_eq!(
             l1.csr_write(csr, 1),
             Err(CsrError::NotNaclCsr(NotNaclCsr(csr)))
@@ -93,18 +93,20 @@ fn queued_hfence_writes_the_page_fields_before_the_config_word_with_release() {
             .into_iter()
             .filter(|a| matches!(a, Access::Write(..) | Access::WriteRelease(..)))
             .collect();
-        let w = xlen.word_bytes();
-        let entry = request.encode(xlen).unwrap();
+        // Pending, type 4 (VVMA), order 0, VMID 3 at the spec's positions for each XLEN.
+        let (w, config) = match xlen {
+            Xlen::Rv32 => (4, 0x8400_0600),
+            Xlen::Rv64 => (8, 0x8400_0000_0003_0000),
+        };
         assert_eq!(
             writes,
             [
                 Access::Write(0x800 + w, 0x12345),
                 Access::Write(0x800 + 2 * w, 0),
                 Access::Write(0x800 + 3 * w, 4),
-                Access::WriteRelease(0x800, entry.config),
+                Access::WriteRelease(0x800, config),
             ]
         );
-        assert!(entry.is_pending(xlen));
     }
 }
 
@@ -461,7 +463,8 @@ fn rv32_reserved_config_bits_widen_to_everything() {
 }
 
 #[test]
-fn drain_dirty_csrs_yields_each_dirty_csr_once_and_clears_the_bitmap() {
+fn drain_dirty_csrs_without_an_order_yields_each_dirty_csr_once_in_slot_order_and_clears_the_bitmap()
+ {
     for xlen in Xlen::ALL {
         let mem = SharedMem::new(xlen);
         let mut l1 = Consumer::new(mem.clone());
@@ -472,7 +475,7 @@ fn drain_dirty_csrs_yields_each_dirty_csr_once_and_clears_the_bitmap() {
         mem.take_log();
         let mut yielded = Vec::new();
         let count = Provider::new(mem.clone())
-            .drain_dirty_csrs(|csr, value| yielded.push((csr, value)))
+            .drain_dirty_csrs(&[], |csr, value| yielded.push((csr, value)))
             .unwrap();
         assert_eq!(yielded, [(0x200, 0x22), (0x645, 6), (0xEFF, 1)]);
         assert_eq!(count, 3);
@@ -499,7 +502,10 @@ fn write_back_stores_the_architectural_value_and_clears_a_stale_dirty_bit() {
     let mut l0 = Provider::new(mem.clone());
     l0.write_back_csr(slot(HVIP), 0x444).unwrap();
     assert_eq!(mem.peek(slot(HVIP).offset(Xlen::Rv64)), 0x444);
-    assert_eq!(l0.drain_dirty_csrs(|_, _| unreachable!()), Ok(0));
+    assert_eq!(
+        l0.drain_dirty_csrs(&CSR_SYNC_ORDER, |_, _| unreachable!()),
+        Ok(0)
+    );
 }
 
 #[test]
@@ -584,14 +590,8 @@ fn the_typed_layout_fields_hold_what_the_word_accesses_wrote() {
         shmem.scratch.dirty_bitmap[0x145 / 64].get(),
         1 << (0x145 % 64)
     );
-    let entry = &shmem.scratch.hfence[0];
-    assert_eq!(
-        entry.config.get(),
-        HfenceRequest::VvmaAll { vmid: 3 }
-            .encode(Xlen::Rv64)
-            .unwrap()
-            .config
-    );
+    // Pending, type 5 (VVMA_ALL) at bits 59:56, VMID 3 at bits 29:16.
+    assert_eq!(shmem.scratch.hfence[0].config.get(), 0x8500_0000_0003_0000);
     assert_eq!(shmem.scratch.sret.x[30].get(), 0x31);
     assert_eq!(
         (
@@ -610,4 +610,25 @@ fn the_typed_layout_fields_hold_what_the_word_accesses_wrote() {
         shmem.scratch.dirty_bitmap[0x145 / 32].get(),
         1 << (0x145 % 32)
     );
+}
+
+#[test]
+fn a_config_field_wider_than_its_bits_is_refused_by_the_config_encoder() {
+    use nacl_shmem::hfence::HfenceConfig;
+    let wide_order = HfenceConfig {
+        pending: true,
+        kind: 0,
+        order: 128,
+        vmid: 0,
+        asid: 0,
+    };
+    let wide_type = HfenceConfig {
+        kind: 16,
+        order: 0,
+        ..wide_order
+    };
+    for xlen in Xlen::ALL {
+        assert_eq!(wide_order.encode(xlen), Err(EncodeError::OrderTooWide));
+        assert_eq!(wide_type.encode(xlen), Err(EncodeError::TypeTooWide));
+    }
 }

@@ -3,6 +3,7 @@
 //! SBI spec, NACL chapter, "Feature: Synchronized HFENCE", config word layout.
 
 use crate::Xlen;
+use static_assertions::const_assert;
 
 /// The `Type` field of an HFENCE config word; 8..=15 are reserved.
 ///
@@ -85,6 +86,50 @@ const RV64_CONFIG: ConfigLayout = ConfigLayout {
     reserved: 0x7000_0000_0000_0000 | 1 << 55 | ((1 << 48) - (1 << 30)),
 };
 
+impl ConfigLayout {
+    /// The masks of pending, type, order, VMID, ASID and the reserved bits.
+    const fn masks(&self) -> [u64; 6] {
+        [
+            1 << self.pending,
+            0xF << self.kind,
+            0x7F << self.order,
+            ((1 << self.vmid_bits) - 1) << self.vmid,
+            (1 << self.asid_bits) - 1,
+            self.reserved,
+        ]
+    }
+
+    /// Whether the fields are disjoint and together fill the `xlen` word exactly.
+    const fn partitions(&self, xlen: Xlen) -> bool {
+        let masks = self.masks();
+        let mut union = 0;
+        let mut i = 0;
+        while i < masks.len() {
+            if union & masks[i] != 0 {
+                return false;
+            }
+            union |= masks[i];
+            i += 1;
+        }
+        union == xlen.mask()
+    }
+
+    /// The generic positions of the spec's table: pending XLEN-1, type XLEN-8, order XLEN-16,
+    /// VMID just above the ASID.
+    const fn at_spec_positions(&self, xlen: Xlen) -> bool {
+        let bits = xlen.bits();
+        self.pending == bits - 1
+            && self.kind == bits - 8
+            && self.order == bits - 16
+            && self.vmid == self.asid_bits
+    }
+}
+
+const_assert!(RV32_CONFIG.partitions(Xlen::Rv32));
+const_assert!(RV64_CONFIG.partitions(Xlen::Rv64));
+const_assert!(RV32_CONFIG.at_spec_positions(Xlen::Rv32));
+const_assert!(RV64_CONFIG.at_spec_positions(Xlen::Rv64));
+
 #[inline]
 const fn config_layout(xlen: Xlen) -> &'static ConfigLayout {
     match xlen {
@@ -135,9 +180,11 @@ pub struct HfenceConfig {
 /// Why a request or config word cannot be encoded for an XLEN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EncodeError {
-    /// `Type` above 15.
+    /// `Type` above 15. Only [`HfenceConfig::encode`] returns it (its fields are public);
+    /// a request always has a type below 8.
     TypeTooWide,
-    /// `Order` above 127.
+    /// `Order` above 127. Only [`HfenceConfig::encode`] returns it; a request's range keeps
+    /// its order below 128 ([`super::PageRange::new`]).
     OrderTooWide,
     /// The VMID does not fit the XLEN's VMID field.
     VmidTooWide,

@@ -30,6 +30,15 @@ pub enum Fence {
 }
 
 impl Fence {
+    /// The fence with its range capped at `max_pages` pages of 4 KiB
+    /// ([`HfenceRequest::capped`]); [`Fence::Everything`] stays as it is.
+    pub const fn capped(&self, max_pages: u64) -> Fence {
+        match self {
+            Fence::Request(request) => Fence::Request(request.capped(max_pages)),
+            Fence::Everything => Fence::Everything,
+        }
+    }
+
     /// Whether performing `self` invalidates everything `request` asks for.
     pub fn covers(&self, request: &HfenceRequest) -> bool {
         match self {
@@ -79,15 +88,22 @@ impl HfenceEntry {
     /// ignored, not checked: the type already asks for the wider reading.
     #[inline]
     pub fn decode(&self, xlen: Xlen) -> DecodedHfence {
-        let config = HfenceConfig::decode(xlen, self.config);
+        // The words are XLEN values; a caller-built entry may hold more.
+        let entry = HfenceEntry {
+            config: self.config & xlen.mask(),
+            page_number: self.page_number & xlen.mask(),
+            reserved: self.reserved & xlen.mask(),
+            page_count: self.page_count & xlen.mask(),
+        };
+        let config = HfenceConfig::decode(xlen, entry.config);
         let kind = match HfenceType::try_from(config.kind) {
             Ok(kind) => kind,
             Err(ReservedType(kind)) => {
                 return DecodedHfence::everything(Malformation::ReservedType(kind));
             }
         };
-        let reserved_config = self.config & xlen.mask() & config_reserved_bits(xlen);
-        let reserved_word = self.reserved & xlen.mask();
+        let reserved_config = entry.config & config_reserved_bits(xlen);
+        let reserved_word = entry.reserved;
         if reserved_config != 0 || reserved_word != 0 {
             let malformation = Malformation::ReservedBits {
                 config: reserved_config,
@@ -96,11 +112,7 @@ impl HfenceEntry {
             return DecodedHfence::everything(malformation);
         }
         let (vmid, asid) = (config.vmid, config.asid);
-        let range = PageRange::new(
-            config.order,
-            self.page_number & xlen.mask(),
-            self.page_count & xlen.mask(),
-        );
+        let range = PageRange::new(config.order, entry.page_number, entry.page_count);
         let ranged = |range| match kind {
             HfenceType::Gvma => HfenceRequest::Gvma { range },
             HfenceType::GvmaVmid => HfenceRequest::GvmaVmid { vmid, range },
@@ -135,6 +147,17 @@ impl HfenceEntry {
 }
 
 impl DecodedHfence {
+    /// The same decoding with a range above `max_pages` pages of 4 KiB widened to the `_ALL`
+    /// form of its type, keeping the VMID and ASID ([`HfenceRequest::capped`]), for an L0
+    /// that fences page by page. `malformation` is unchanged: capping is L0's choice, not a
+    /// fault of the entry.
+    pub const fn capped(&self, max_pages: u64) -> DecodedHfence {
+        DecodedHfence {
+            fence: self.fence.capped(max_pages),
+            malformation: self.malformation,
+        }
+    }
+
     const fn everything(malformation: Malformation) -> DecodedHfence {
         DecodedHfence {
             fence: Fence::Everything,

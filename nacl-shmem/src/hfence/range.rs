@@ -119,6 +119,11 @@ impl PageRange {
         (last_page << self.page_shift()) | ((1 << self.page_shift()) - 1)
     }
 
+    /// The number of 4 KiB pages the range spans, whatever its order (at most 2^52).
+    pub const fn base_pages(&self) -> u64 {
+        (self.last() >> Self::ORDER_BASE) - (self.start() >> Self::ORDER_BASE) + 1
+    }
+
     /// Whether every address of `other` is in `self`.
     pub const fn contains(&self, other: &PageRange) -> bool {
         self.start() <= other.start() && other.last() <= self.last()

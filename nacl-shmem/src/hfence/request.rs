@@ -146,6 +146,19 @@ impl HfenceRequest {
         }
     }
 
+    /// `self`, or its `_ALL` form ([`HfenceRequest::widened`]: same stage, VMID and ASID) if
+    /// its range spans more than `max_pages` pages of 4 KiB.
+    ///
+    /// A well-formed range may span 2^52 pages; an L0 that fences page by page caps it so
+    /// that one entry costs at most `max_pages` fences. Pages are counted at 4 KiB whatever
+    /// the entry's order, so the bound holds for an L0 that fences at the base page size.
+    pub const fn capped(&self, max_pages: u64) -> HfenceRequest {
+        match self.range() {
+            Some(range) if range.base_pages() > max_pages => self.widened(),
+            _ => *self,
+        }
+    }
+
     /// Whether performing `self` invalidates everything `other` asks for.
     pub fn covers(&self, other: &HfenceRequest) -> bool {
         let same_stage = self.stage() == other.stage();
