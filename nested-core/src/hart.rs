@@ -62,6 +62,9 @@ pub enum ShadowFault {
     Fill(FillError),
 }
 
+/// Above this many pages an HFENCE.VVMA range is fenced whole rather than page by page.
+pub const VVMA_PAGE_LIMIT: u64 = 64;
+
 /// What the host does after the engine handled a trap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -418,8 +421,7 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         );
     }
 
-    /// HFENCE.VVMA from L1: L2's VS-stage entries for L1's current VMID live under the
-    /// physical VMIDs of the shadow contexts of that VMID.
+    /// HFENCE.VVMA from L1 (rs1 a guest virtual address, rs2 an ASID; x0 for all).
     fn hfence_vvma(
         &mut self,
         va: u64,
@@ -428,18 +430,13 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         rs2: Reg,
         hart: &mut (impl PhysicalHart + ?Sized),
     ) {
-        let vmid = self.current_l1_vmid();
         let asid = (rs2 != 0).then_some(asid as u16);
-        let va = (rs1 != 0).then_some(va);
-        for key in self.shadow.keys().filter(|key| key.vmid == vmid) {
-            if let Some(shadow) = self.shadow.hgatp(key) {
-                hart.hfence_vvma(shadow.vmid(), asid, va);
-            }
-        }
+        let range = (rs1 != 0).then_some((va & self.config().xlen_mask(), 1));
+        self.fence_vvma(self.current_l1_vmid(), asid, range, hart);
     }
 
-    /// HFENCE.GVMA from L1: drop the shadow leaves derived from the fenced L1 mappings, and
-    /// fence what the hardware may have cached of them.
+    /// HFENCE.GVMA from L1 (rs1 a guest physical address shifted right by 2, rs2 a VMID; x0
+    /// for all).
     fn hfence_gvma(
         &mut self,
         gpa_shifted: u64,
@@ -450,13 +447,62 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         hart: &mut (impl PhysicalHart + ?Sized),
     ) {
         let vmid = (rs2 != 0).then_some(vmid as u16 & self.vmid_mask());
+        let range = (rs1 != 0).then_some(((gpa_shifted & self.config().xlen_mask()) << 2, 1));
+        self.fence_gvma(vmid, range, pool, hart);
+    }
+
+    /// An HFENCE.VVMA of L1's `vmid`: L2's VS-stage entries live under the physical VMIDs of
+    /// the shadow contexts of that VMID. A range of more than `VVMA_PAGE_LIMIT` pages is
+    /// fenced whole.
+    pub(crate) fn fence_vvma(
+        &mut self,
+        vmid: u16,
+        asid: Option<u16>,
+        range: Option<(u64, u64)>,
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) {
+        let pages = range.map(|(start, size)| {
+            (
+                start & !0xfff,
+                size.saturating_add(start & 0xfff).div_ceil(4096),
+            )
+        });
+        for key in self.shadow.keys().filter(|key| key.vmid == vmid) {
+            let Some(shadow) = self.shadow.hgatp(key) else {
+                continue;
+            };
+            match pages {
+                Some((first, count)) if count <= VVMA_PAGE_LIMIT => {
+                    for page in 0..count {
+                        hart.hfence_vvma(
+                            shadow.vmid(),
+                            asid,
+                            Some(first.wrapping_add(page * 4096)),
+                        );
+                    }
+                }
+                _ => hart.hfence_vvma(shadow.vmid(), asid, None),
+            }
+        }
+    }
+
+    /// An HFENCE.GVMA of L1's `vmid` (every VMID for `None`) over guest-physical `range`:
+    /// drops the shadow leaves derived from the fenced L1 mappings and fences what the
+    /// hardware may have cached of them.
+    pub(crate) fn fence_gvma(
+        &mut self,
+        vmid: Option<u16>,
+        range: Option<(u64, u64)>,
+        pool: &mut (impl FramePool + ?Sized),
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) {
         let mut fences = Fences::new();
-        if rs1 == 0 {
-            self.shadow.invalidate_vmid(vmid, pool, &mut fences);
-        } else {
-            // rs1 holds the GPA shifted right by 2; the L1 leaf that contains it is dropped.
-            let gpa = (gpa_shifted & self.config().xlen_mask()) << 2;
-            self.shadow.invalidate_gpa(vmid, gpa, 1, pool, &mut fences);
+        match range {
+            None => self.shadow.invalidate_vmid(vmid, pool, &mut fences),
+            Some((gpa, size)) => {
+                self.shadow
+                    .invalidate_gpa(vmid, gpa, size.max(1), pool, &mut fences)
+            }
         }
         for fence in fences.as_slice() {
             hart.hfence_gvma(fence.vmid, fence.gpa);

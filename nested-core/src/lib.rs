@@ -31,6 +31,8 @@ mod hart;
 pub mod host;
 pub mod insn;
 pub mod privilege;
+pub mod remote_fence;
+mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod trap;
@@ -39,9 +41,10 @@ mod world;
 pub use config::{NestedConfig, VsatpModes};
 pub use counters::{Counters, Event, World};
 pub use csr::{CsrError, Effects, VirtualCsrs};
-pub use hart::{GuestRegs, NestedHart, Outcome, ShadowFault, Trap};
+pub use hart::{GuestRegs, NestedHart, Outcome, ShadowFault, Trap, VVMA_PAGE_LIMIT};
 pub use insn::Instruction;
 pub use privilege::{Permission, VirtualMode};
+pub use remote_fence::{Drained, FenceMailbox, FenceTicket, RemoteFence};
 pub use trap::cause;
 pub use world::{GuestTrap, Route, route};
 

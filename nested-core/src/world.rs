@@ -17,6 +17,7 @@ use crate::csr::bits::*;
 use crate::hart::{GuestRegs, NestedHart, Outcome, ShadowFault};
 use crate::host::{FramePool, Host, HostParts, PhysicalHart, real};
 use crate::privilege::VirtualMode;
+use crate::remote_fence::{Drained, FenceMailbox, RemoteFence};
 use crate::trap::Exception;
 use gstage::walk::{AccessType, WalkError};
 use gstage::{Fences, FillError, Hgatp};
@@ -375,6 +376,44 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             hart.write_csr(real::VSTIMECMP, saved.vstimecmp);
         }
         hart.write_csr(real::VSATP, saved.vsatp);
+    }
+
+    /// Applies the remote fences other harts posted to this hart's `mailbox`, marking the hart
+    /// as running L2: the host calls it before every resume into L2, and calls
+    /// [`FenceMailbox::exit_guest`] after every exit from it.
+    pub fn sync_remote_fences<H: Host + ?Sized, const M: usize>(
+        &mut self,
+        mailbox: &FenceMailbox<M>,
+        host: &mut H,
+    ) {
+        let HostParts { pool, hart, .. } = host.parts();
+        let (drained, upto) = mailbox.enter_guest();
+        match drained {
+            Drained::Everything => {
+                self.fence_gvma(None, None, pool, hart);
+                for vmid in self
+                    .shadow
+                    .keys()
+                    .map(|key| key.vmid)
+                    .collect::<heapless::Vec<u16, CONTEXTS>>()
+                {
+                    self.fence_vvma(vmid, None, None, hart);
+                }
+            }
+            Drained::Fences(fences) => {
+                for fence in fences {
+                    match fence {
+                        RemoteFence::Gvma { vmid, range } => {
+                            self.fence_gvma(vmid, range, pool, hart)
+                        }
+                        RemoteFence::Vvma { vmid, asid, range } => {
+                            self.fence_vvma(vmid, asid, range, hart)
+                        }
+                    }
+                }
+            }
+        }
+        mailbox.applied(upto);
     }
 
     /// A virtual CSR that always exists, read as L1 would.
