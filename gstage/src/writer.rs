@@ -202,6 +202,41 @@ impl GStageTable {
             .map(|_| ())
     }
 
+    /// Maps `[gpa, gpa + len)` to `[pa, pa + len)` with the largest pages alignment allows
+    /// (4 KiB-aligned addresses and length). On an error the part before the failing page
+    /// stays mapped.
+    pub fn map_range<P: FramePool + ?Sized>(
+        &mut self,
+        pool: &mut P,
+        gpa: u64,
+        pa: u64,
+        len: u64,
+        attrs: LeafAttrs,
+        fences: &mut Fences,
+    ) -> Result<(), WriteError> {
+        if pa & 0xfff != 0 {
+            return Err(WriteError::Misaligned);
+        }
+        self.range(gpa, len)?;
+        let mut offset = 0;
+        while offset < len {
+            let (g, p, left) = (gpa + offset, pa.wrapping_add(offset), len - offset);
+            let fits = |s: &PageSize| {
+                s.level() < self.scheme.levels()
+                    && (g | p) & (s.bytes() - 1) == 0
+                    && s.bytes() <= left
+            };
+            let size = PageSize::ALL
+                .into_iter()
+                .rev()
+                .find(fits)
+                .unwrap_or(PageSize::Size4K);
+            self.map(pool, g, p, size, attrs, fences)?;
+            offset += size.bytes();
+        }
+        Ok(())
+    }
+
     /// Installs `leaf`, a 4 KiB leaf for `gpa`, as a leaf at `level` (its low PPN bits cleared)
     /// or, with [`OnTable::Descend`], lower. Returns the leaf installed.
     pub(crate) fn set_leaf<P: FramePool + ?Sized>(

@@ -319,3 +319,35 @@ fn unmap_and_protect_reject_unaligned_or_empty_ranges() {
     // The whole space at once is fine.
     t.unmap(&mut pool, 0, 1 << 41, &mut f).unwrap();
 }
+
+#[test]
+fn map_range_uses_the_largest_pages_alignment_allows() {
+    let mut pool = VecPool::new(16);
+    let mut t = GStageTable::new(GStageMode::Sv39x4, VMID, &mut pool).unwrap();
+    let mut f = Fences::new();
+    // 4 KiB + 2 MiB - 4 KiB + 1 GiB + 2 MiB + 4 KiB, from GPA 1 GiB - 2 MiB - 4 KiB.
+    let gpa = 0x4000_0000 - 0x20_1000;
+    let len = 0x20_1000 + 0x4000_0000 + 0x20_1000;
+    t.map_range(&mut pool, gpa, 0x8000_0000 + gpa, len, rw(), &mut f)
+        .unwrap();
+    let size_at =
+        |t: &GStageTable, pool: &VecPool, g: u64| t.lookup(pool, g).map(|l| l.size_log2());
+    assert_eq!(size_at(&t, &pool, gpa), Some(12));
+    assert_eq!(size_at(&t, &pool, gpa + 0x1000), Some(21));
+    assert_eq!(size_at(&t, &pool, 0x4000_0000), Some(30));
+    assert_eq!(size_at(&t, &pool, 0x8000_0000), Some(21));
+    assert_eq!(size_at(&t, &pool, 0x8020_0000), Some(12));
+    assert_eq!(size_at(&t, &pool, 0x8020_1000), None);
+    for g in [gpa, 0x4000_0000 - 8, 0x6000_0000, 0x8020_0ff8] {
+        assert_eq!(walk(&mut pool, &t, g).map(|x| x.0), Some(0x8000_0000 + g));
+    }
+    // Host and guest addresses that are only 4 KiB-congruent give 4 KiB pages.
+    t.map_range(&mut pool, 0x1_0000_0000, 0x1000, 0x20_0000, rw(), &mut f)
+        .unwrap();
+    assert_eq!(size_at(&t, &pool, 0x1_0000_0000), Some(12));
+    assert_eq!(
+        t.map_range(&mut pool, 0x1000, 0x2001, 0x1000, rw(), &mut f),
+        Err(WriteError::Misaligned)
+    );
+    assert!(f.is_empty());
+}
