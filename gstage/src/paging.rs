@@ -36,7 +36,14 @@ pub struct Scheme {
 impl Scheme {
     /// A scheme with `levels` levels (at least 1), `index_bits` per non-root level and
     /// `root_index_bits` at the root (two more than `index_bits` for the G-stage x4 modes).
-    pub const fn new(levels: u8, index_bits: u8, root_index_bits: u8, width: PteWidth) -> Self {
+    /// Schemes come from [`crate::GStageMode::scheme`] and [`crate::VsMode::scheme`], which
+    /// keep `levels` within 2..=5 so that every shift stays below 64.
+    pub(crate) const fn new(
+        levels: u8,
+        index_bits: u8,
+        root_index_bits: u8,
+        width: PteWidth,
+    ) -> Self {
         Scheme {
             levels,
             index_bits,
