@@ -71,7 +71,8 @@ pub enum FillError {
         /// The L1 guest physical address.
         l1_gpa: u64,
     },
-    /// The host's own permissions for L1 deny the access (for example a read-only page).
+    /// The host's own permissions for L1 deny the access (for example a read-only page), or
+    /// its host address does not fit in a PTE.
     HostDenied {
         /// The L1 guest physical address.
         l1_gpa: u64,
@@ -309,7 +310,8 @@ impl<const N: usize> ShadowManager<N> {
         let host = l1_map
             .translate(l1_gpa)
             .ok_or(FillError::L1Unbacked { l1_gpa })?;
-        if !access.granted_by(host.perms) {
+        // A host address a PTE cannot hold (56 bits) is refused rather than truncated.
+        if !access.granted_by(host.perms) || host.host_pa >> 56 != 0 {
             return Err(FillError::HostDenied {
                 l1_gpa,
                 mapping: host,

@@ -579,3 +579,16 @@ fn a_repeat_fault_on_an_existing_shadow_leaf_refills_and_fences_it() {
         }]
     );
 }
+
+#[test]
+fn a_host_address_wider_than_a_pte_is_refused_not_truncated() {
+    let mut w = world();
+    w.map.regions[0].host_base = 1 << 56;
+    w.b.map(&mut w.l1, 0x1000, 0, 0x5000, R | U | A | D)
+        .unwrap();
+    assert!(matches!(
+        w.fill(0x1000, load()),
+        Err(FillError::HostDenied { l1_gpa: 0x5000, .. })
+    ));
+    assert!(w.leaf(0x1000).is_none());
+}
