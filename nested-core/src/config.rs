@@ -37,6 +37,8 @@ pub struct NestedConfig {
     pub vector: bool,
     /// Writable bits of hcounteren (bit 0 CY, 1 TM, 2 IR, 3-31 HPM).
     pub hcounteren_mask: u32,
+    /// The SBI nested-acceleration extension (all four features).
+    pub nacl: bool,
 }
 
 impl NestedConfig {
@@ -68,6 +70,7 @@ impl NestedConfig {
             fp: true,
             vector: false,
             hcounteren_mask: 0b111,
+            nacl: true,
         }
     }
 

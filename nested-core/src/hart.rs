@@ -108,6 +108,8 @@ pub struct NestedHart<const CONTEXTS: usize> {
     pub(crate) counters: Counters,
     /// L1's world while its guest runs.
     pub(crate) saved: Option<SavedL1>,
+    /// The guest-physical address of L1's NACL shared memory, once set.
+    pub(crate) nacl_shmem: Option<u64>,
 }
 
 impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
@@ -120,6 +122,7 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             shadow: ShadowManager::new(shadow),
             counters: Counters::default(),
             saved: None,
+            nacl_shmem: None,
         }
     }
 
@@ -377,7 +380,7 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
     /// SRET from L1's HS-mode: into L2 when virtual hstatus.SPV is set, else the return to
     /// L1's own U or HS that real hardware does at V=1 (it trapped only because the host
     /// asked, with the real hstatus.VTSR).
-    fn sret(
+    pub(crate) fn sret(
         &mut self,
         regs: &mut GuestRegs,
         pool: &mut (impl FramePool + ?Sized),

@@ -249,10 +249,7 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         };
         match route(trap.interrupt, trap.code) {
             Route::Host => Outcome::HostInterrupt,
-            Route::ReflectToL1 => {
-                let HostParts { hart, .. } = host.parts();
-                self.exit_to_l1(reflected, from, regs, hart)
-            }
+            Route::ReflectToL1 => self.exit_to_l1(reflected, from, regs, host),
             Route::ShadowFault => {
                 let kind = match trap.code {
                     20 => AccessType::Fetch,
@@ -269,19 +266,17 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
                         }
                     }
                     Err(ShadowFault::Fill(FillError::L1(WalkError::GuestPageFault(_)))) => {
-                        let HostParts { hart, .. } = host.parts();
-                        self.exit_to_l1(reflected, from, regs, hart)
+                        self.exit_to_l1(reflected, from, regs, host)
                     }
                     Err(ShadowFault::Fill(FillError::L1(WalkError::AccessFault(fault)))) => {
                         // L1's own table lies outside its memory: an access fault for L1.
-                        let HostParts { hart, .. } = host.parts();
                         let fault = Exception {
                             cause: fault.cause.code(),
                             htval: 0,
                             htinst: 0,
                             ..reflected
                         };
-                        self.exit_to_l1(fault, from, regs, hart)
+                        self.exit_to_l1(fault, from, regs, host)
                     }
                     Err(ShadowFault::Fill(
                         FillError::L1Unbacked { l1_gpa } | FillError::HostDenied { l1_gpa, .. },
@@ -311,18 +306,19 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             interrupt: true,
             ..Exception::plain(code, 0)
         };
-        let HostParts { hart, .. } = host.parts();
-        self.exit_to_l1(interrupt, from, regs, hart)
+        self.exit_to_l1(interrupt, from, regs, host)
     }
 
-    /// Switches back to L1 and delivers `exception` to it, from L2 in mode `from`.
-    fn exit_to_l1(
+    /// Switches back to L1 and delivers `exception` to it, from L2 in mode `from`; refreshes
+    /// L1's NACL slots.
+    fn exit_to_l1<H: Host + ?Sized>(
         &mut self,
         exception: Exception,
         from: VirtualMode,
         regs: &mut GuestRegs,
-        hart: &mut (impl PhysicalHart + ?Sized),
+        host: &mut H,
     ) -> Outcome {
+        let HostParts { memory, hart, .. } = host.parts();
         let Some(saved) = self.saved.take() else {
             // Not in the guest: deliver it as a trap from L1's own HS-mode.
             return self.raise(exception, VirtualMode::Hypervisor, regs, hart);
@@ -330,7 +326,7 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         self.save_guest(hart);
         self.restore_l1(&saved, hart);
         self.counters.count(Event::GuestExit);
-        match self.raise(exception, from, regs, hart) {
+        let outcome = match self.raise(exception, from, regs, hart) {
             Outcome::Resume {
                 supervisor,
                 effects,
@@ -339,7 +335,9 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
                 effects: effects | Effects::WORLD,
             },
             other => other,
-        }
+        };
+        self.nacl_refresh(memory);
+        outcome
     }
 
     /// Copies what L2 (and the hardware on its behalf) changed back into L1's virtual CSRs:
@@ -389,31 +387,40 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         let HostParts { pool, hart, .. } = host.parts();
         let (drained, upto) = mailbox.enter_guest();
         match drained {
-            Drained::Everything => {
-                self.fence_gvma(None, None, pool, hart);
-                for vmid in self
-                    .shadow
-                    .keys()
-                    .map(|key| key.vmid)
-                    .collect::<heapless::Vec<u16, CONTEXTS>>()
-                {
-                    self.fence_vvma(vmid, None, None, hart);
-                }
-            }
+            Drained::Everything => self.apply_everything(pool, hart),
             Drained::Fences(fences) => {
                 for fence in fences {
-                    match fence {
-                        RemoteFence::Gvma { vmid, range } => {
-                            self.fence_gvma(vmid, range, pool, hart)
-                        }
-                        RemoteFence::Vvma { vmid, asid, range } => {
-                            self.fence_vvma(vmid, asid, range, hart)
-                        }
-                    }
+                    self.apply_fence(fence, pool, hart);
                 }
             }
         }
         mailbox.applied(upto);
+    }
+
+    /// Performs one fence on this hart's shadows.
+    pub(crate) fn apply_fence(
+        &mut self,
+        fence: RemoteFence,
+        pool: &mut (impl FramePool + ?Sized),
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) {
+        match fence {
+            RemoteFence::Gvma { vmid, range } => self.fence_gvma(vmid, range, pool, hart),
+            RemoteFence::Vvma { vmid, asid, range } => self.fence_vvma(vmid, asid, range, hart),
+        }
+    }
+
+    /// Drops every shadow leaf and fences every VS-stage translation of L1's guests.
+    pub(crate) fn apply_everything(
+        &mut self,
+        pool: &mut (impl FramePool + ?Sized),
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) {
+        self.fence_gvma(None, None, pool, hart);
+        let vmids: heapless::Vec<u16, CONTEXTS> = self.shadow.keys().map(|key| key.vmid).collect();
+        for vmid in vmids {
+            self.fence_vvma(vmid, None, None, hart);
+        }
     }
 
     /// A virtual CSR that always exists, read as L1 would.

@@ -33,6 +33,9 @@ impl From<SbiResult> for Outcome {
 pub enum Departure {
     /// The caller's hart now runs its guest (NACL `sync_sret`).
     EnteredGuest,
+    /// The call ended in a return elsewhere in the caller (NACL `sync_sret` with hstatus.SPV
+    /// clear: an SRET within the caller's own modes).
+    Returned,
     /// The calling hart stopped (HSM `hart_stop`).
     HartStopped,
     /// The calling hart is suspended (HSM `hart_suspend`); it resumes as the suspend type says.

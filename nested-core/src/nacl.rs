@@ -1,0 +1,367 @@
+//! The NACL provider: L1's nested-acceleration shared memory, served in place through its
+//! guest memory (SBI spec, "Nested Acceleration Extension"; the layout and its rules are
+//! `nacl-shmem`'s).
+//!
+//! - `set_shmem` checks that the host backs all of it, clears stale dirty bits without
+//!   applying them, and writes every CSR the engine implements into its slot.
+//! - `sync_csr` applies dirty CSRs through the same WARL path as a trapped CSR write, in the
+//!   spec's dependency order, and writes every slot back.
+//! - `sync_hfence` performs the queued HFENCEs on the shadow G-stages (a range of more than
+//!   [`HFENCE_PAGE_CAP`] pages as the whole VMID or ASID), then clears their pending bits.
+//! - `sync_sret` syncs CSRs and HFENCEs, loads x1-x31 from the SRET area, swaps hstatus
+//!   when L1 armed the autoswap, and performs L1's SRET (into L2 when hstatus.SPV is set).
+//! - After every exit from L2 to L1 the slots are refreshed, so that an L1 reading the shared
+//!   memory without a sync (Linux does) sees current values.
+
+use crate::counters::World;
+use crate::csr::TABLE;
+use crate::csr::number::HSTATUS;
+use crate::hart::{GuestRegs, NestedHart, Outcome};
+use crate::host::{FramePool, GuestMemory, Host, HostParts, L1AddressMap, MemError, PhysicalHart};
+use crate::remote_fence::RemoteFence;
+use nacl_shmem::hfence::{Fence, HfenceRequest, PageRange};
+use nacl_shmem::provider::{CsrTarget, HfenceTarget};
+use nacl_shmem::{AccessError, CSR_SYNC_ORDER, CsrSlot, Provider, WordAccess};
+use sbi_dispatch::{NaclFeature, SbiError, SbiResult};
+
+/// What the NACL extension needs from the host's per-hart SBI context (the `C` of
+/// `sbi_dispatch::Dispatcher`): the calling hart's engine, the host, and the hart's registers.
+pub trait NestedContext<const CONTEXTS: usize> {
+    /// The host the engine works through.
+    type Host: Host + ?Sized;
+
+    /// The three, borrowed together.
+    fn nested(&mut self) -> (&mut NestedHart<CONTEXTS>, &mut Self::Host, &mut GuestRegs);
+}
+
+/// The NACL extension for `sbi_dispatch`: plug it in with `Dispatcher::with_nacl`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NaclProvider<const CONTEXTS: usize>;
+
+impl<C: NestedContext<N>, const N: usize> sbi_dispatch::Nacl<C> for NaclProvider<N> {
+    fn probe_feature(&mut self, ctx: &mut C, feature: NaclFeature) -> bool {
+        ctx.nested().0.nacl_probe_feature(feature)
+    }
+
+    fn set_shmem(&mut self, ctx: &mut C, shmem: Option<u64>) -> sbi_dispatch::Outcome {
+        let (hart, host, _) = ctx.nested();
+        hart.nacl_set_shmem(shmem, host).into()
+    }
+
+    fn sync_csr(&mut self, ctx: &mut C, csr: Option<u16>) -> sbi_dispatch::Outcome {
+        let (hart, host, _) = ctx.nested();
+        hart.nacl_sync_csr(csr, host).into()
+    }
+
+    fn sync_hfence(&mut self, ctx: &mut C, entry: Option<u32>) -> sbi_dispatch::Outcome {
+        let (hart, host, _) = ctx.nested();
+        hart.nacl_sync_hfence(entry, host).into()
+    }
+
+    fn sync_sret(&mut self, ctx: &mut C) -> sbi_dispatch::Outcome {
+        let (hart, host, regs) = ctx.nested();
+        match hart.nacl_sync_sret(regs, host) {
+            Ok(_) if hart.in_guest() => {
+                sbi_dispatch::Outcome::Departed(sbi_dispatch::Departure::EnteredGuest)
+            }
+            Ok(_) => sbi_dispatch::Outcome::Departed(sbi_dispatch::Departure::Returned),
+            Err(error) => sbi_dispatch::Outcome::Return(Err(error)),
+        }
+    }
+}
+
+/// The trap that brings an SBI call of L1 (in VS-mode) to the host.
+const ECALL_FROM_VS: u64 = 10;
+
+/// Above this many pages a queued HFENCE is performed for its whole VMID (or ASID).
+pub const HFENCE_PAGE_CAP: u64 = 64;
+
+/// L1's shared memory, each word read and written through L1's guest memory.
+struct GuestShmem<'a, M: ?Sized> {
+    memory: &'a mut M,
+    base: u64,
+    xlen: nacl_shmem::Xlen,
+}
+
+impl<M: ?Sized> GuestShmem<'_, M> {
+    /// The guest-physical address of the word at `offset`, if it is a word of the memory.
+    fn word_gpa(&self, offset: usize) -> Result<u64, AccessError> {
+        let len = self.xlen.word_bytes();
+        let inside = offset
+            .checked_add(len)
+            .is_some_and(|end| end <= self.xlen.shmem_size());
+        if !offset.is_multiple_of(len) || !inside {
+            return Err(AccessError::OutOfBounds { offset });
+        }
+        Ok(self.base.wrapping_add(offset as u64))
+    }
+}
+
+impl<M: GuestMemory + ?Sized> WordAccess for GuestShmem<'_, M> {
+    fn xlen(&self) -> nacl_shmem::Xlen {
+        self.xlen
+    }
+
+    fn read_word(&self, offset: usize) -> Result<u64, AccessError> {
+        let mut bytes = [0; 8];
+        let gpa = self.word_gpa(offset)?;
+        let len = self.xlen.word_bytes();
+        self.memory
+            .read(gpa, &mut bytes[..len])
+            .map_err(|MemError| AccessError::Fault { offset })?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+
+    fn write_word(&mut self, offset: usize, value: u64) -> Result<(), AccessError> {
+        let gpa = self.word_gpa(offset)?;
+        let len = self.xlen.word_bytes();
+        self.memory
+            .write(gpa, &value.to_le_bytes()[..len])
+            .map_err(|MemError| AccessError::Fault { offset })
+    }
+}
+
+/// L1's XLEN as `nacl-shmem` names it.
+fn shmem_xlen(xlen: gstage::Xlen) -> nacl_shmem::Xlen {
+    match xlen {
+        gstage::Xlen::Rv32 => nacl_shmem::Xlen::Rv32,
+        gstage::Xlen::Rv64 => nacl_shmem::Xlen::Rv64,
+    }
+}
+
+/// A fault reaching L1's shared memory: L1 moved or unmapped it under us.
+const fn shmem_fault(_: AccessError) -> SbiError {
+    SbiError::Failed
+}
+
+/// The fence a queued HFENCE asks for, in the engine's terms.
+fn remote_fence(request: HfenceRequest) -> RemoteFence {
+    let bytes = |range: PageRange| {
+        Some((
+            range.start(),
+            range.last().saturating_sub(range.start()).saturating_add(1),
+        ))
+    };
+    match request {
+        HfenceRequest::Gvma { range } => RemoteFence::Gvma {
+            vmid: None,
+            range: bytes(range),
+        },
+        HfenceRequest::GvmaAll => RemoteFence::Gvma {
+            vmid: None,
+            range: None,
+        },
+        HfenceRequest::GvmaVmid { vmid, range } => RemoteFence::Gvma {
+            vmid: Some(vmid),
+            range: bytes(range),
+        },
+        HfenceRequest::GvmaVmidAll { vmid } => RemoteFence::Gvma {
+            vmid: Some(vmid),
+            range: None,
+        },
+        HfenceRequest::Vvma { vmid, range } => RemoteFence::Vvma {
+            vmid,
+            asid: None,
+            range: bytes(range),
+        },
+        HfenceRequest::VvmaAll { vmid } => RemoteFence::Vvma {
+            vmid,
+            asid: None,
+            range: None,
+        },
+        HfenceRequest::VvmaAsid { vmid, asid, range } => RemoteFence::Vvma {
+            vmid,
+            asid: Some(asid),
+            range: bytes(range),
+        },
+        HfenceRequest::VvmaAsidAll { vmid, asid } => RemoteFence::Vvma {
+            vmid,
+            asid: Some(asid),
+            range: None,
+        },
+    }
+}
+
+impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
+    /// Whether L1 is offered the NACL `feature` (all four when the configuration offers NACL).
+    pub fn nacl_probe_feature(&self, _feature: NaclFeature) -> bool {
+        self.config().nacl
+    }
+
+    /// NACL `set_shmem`: use L1's shared memory at guest-physical `base` (4 KiB aligned, as
+    /// the SBI layer checked), or forget it for `None`.
+    pub fn nacl_set_shmem<H: Host + ?Sized>(
+        &mut self,
+        base: Option<u64>,
+        host: &mut H,
+    ) -> SbiResult {
+        self.counters.count_entry(World::L1, false, ECALL_FROM_VS);
+        let Some(base) = base else {
+            self.nacl_shmem = None;
+            return Ok(0);
+        };
+        let HostParts { memory, map, .. } = host.parts();
+        let size = shmem_xlen(self.config().xlen).shmem_size() as u64;
+        let backed = (0..size).step_by(4096).all(|offset| {
+            base.checked_add(offset)
+                .and_then(|gpa| map.translate(gpa))
+                .is_some_and(|m| m.perms.contains(gstage::Perms::R | gstage::Perms::W))
+        });
+        if !backed {
+            return Err(SbiError::InvalidAddress);
+        }
+        self.nacl_shmem = Some(base);
+        let mut provider = self.provider(memory, base);
+        provider.clear_all_dirty().map_err(shmem_fault)?;
+        self.write_back_all(&mut provider).map_err(shmem_fault)?;
+        Ok(0)
+    }
+
+    /// NACL `sync_csr`: applies the dirty CSR `csr` (every dirty CSR for `None`) as a trapped
+    /// write would, then writes the slots back.
+    pub fn nacl_sync_csr<H: Host + ?Sized>(&mut self, csr: Option<u16>, host: &mut H) -> SbiResult {
+        self.counters.count_entry(World::L1, false, ECALL_FROM_VS);
+        let base = self.nacl_shmem.ok_or(SbiError::NoShmem)?;
+        let HostParts { memory, .. } = host.parts();
+        let target = match csr {
+            None => CsrTarget::All,
+            Some(number) => match CsrSlot::from_csr(number) {
+                Some(slot) if self.csrs.row(number).is_some() => CsrTarget::One(slot),
+                _ => return Err(SbiError::InvalidParam),
+            },
+        };
+        let mut provider = self.provider(memory, base);
+        self.sync_csrs(&mut provider, target).map_err(shmem_fault)?;
+        Ok(0)
+    }
+
+    /// NACL `sync_hfence`: performs the queued HFENCE `entry` (every pending one for `None`).
+    pub fn nacl_sync_hfence<H: Host + ?Sized>(
+        &mut self,
+        entry: Option<u32>,
+        host: &mut H,
+    ) -> SbiResult {
+        self.counters.count_entry(World::L1, false, ECALL_FROM_VS);
+        let base = self.nacl_shmem.ok_or(SbiError::NoShmem)?;
+        let HostParts {
+            memory, pool, hart, ..
+        } = host.parts();
+        let target = match entry {
+            None => HfenceTarget::All,
+            Some(index) => HfenceTarget::Entry(index as usize),
+        };
+        self.sync_hfences(memory, base, target, pool, hart)
+    }
+
+    /// NACL `sync_sret`: syncs CSRs and HFENCEs, loads x1-x31 from the SRET area, swaps
+    /// hstatus if L1 armed the autoswap, and performs L1's SRET. On success the call does not
+    /// return: L1's guest (or L1's own SRET target) runs.
+    pub fn nacl_sync_sret<H: Host + ?Sized>(
+        &mut self,
+        regs: &mut GuestRegs,
+        host: &mut H,
+    ) -> Result<Outcome, SbiError> {
+        self.counters.count_entry(World::L1, false, ECALL_FROM_VS);
+        let base = self.nacl_shmem.ok_or(SbiError::NoShmem)?;
+        let HostParts {
+            memory, pool, hart, ..
+        } = host.parts();
+        self.sync_hfences(memory, base, HfenceTarget::All, pool, hart)?;
+        let mut provider = self.provider(memory, base);
+        self.sync_csrs(&mut provider, CsrTarget::All)
+            .map_err(shmem_fault)?;
+        let gprs = provider.sret_gprs().map_err(shmem_fault)?;
+        let hstatus = self.csrs.read(HSTATUS, 0).unwrap_or(0);
+        if let Some(incoming) = provider.autoswap_hstatus(hstatus).map_err(shmem_fault)? {
+            let _ = self.csrs.write(HSTATUS, incoming);
+        }
+        regs.x[1..].copy_from_slice(&gprs[1..]);
+        Ok(self.sret(regs, pool, hart))
+    }
+
+    /// Refreshes every slot after an exit from L2 (no-op without shared memory).
+    pub(crate) fn nacl_refresh(&mut self, memory: &mut (impl GuestMemory + ?Sized)) {
+        if let Some(base) = self.nacl_shmem {
+            let mut provider = self.provider(memory, base);
+            // L1 reads the slots without a sync; if its memory is gone it learns at its next
+            // sync call, which fails.
+            let _ = self.write_back_all(&mut provider);
+        }
+    }
+
+    fn provider<'a, M: GuestMemory + ?Sized>(
+        &self,
+        memory: &'a mut M,
+        base: u64,
+    ) -> Provider<GuestShmem<'a, M>> {
+        Provider::new(GuestShmem {
+            memory,
+            base,
+            xlen: shmem_xlen(self.config().xlen),
+        })
+    }
+
+    fn sync_csrs<M: WordAccess>(
+        &mut self,
+        provider: &mut Provider<M>,
+        target: CsrTarget,
+    ) -> Result<(), AccessError> {
+        match target {
+            CsrTarget::All => {
+                let csrs = &mut self.csrs;
+                provider.drain_dirty_csrs(&CSR_SYNC_ORDER, |csr, value| {
+                    // A slot of a CSR the engine does not implement is ignored.
+                    let _ = csrs.write(csr, value);
+                })?;
+                self.write_back_all(provider)
+            }
+            CsrTarget::One(slot) => {
+                if let Some(value) = provider.take_dirty_csr(slot)? {
+                    let _ = self.csrs.write(slot.csr(), value);
+                }
+                let value = self.csrs.read(slot.csr(), 0).unwrap_or(0);
+                provider.write_back_csr(slot, value)
+            }
+        }
+    }
+
+    /// Writes every implemented CSR's architectural value into its slot.
+    fn write_back_all<M: WordAccess>(&self, provider: &mut Provider<M>) -> Result<(), AccessError> {
+        for row in TABLE.iter().filter(|row| row.exists(self.config())) {
+            if let (Some(slot), Ok(value)) =
+                (CsrSlot::from_csr(row.number), self.csrs.read(row.number, 0))
+            {
+                provider.write_back_csr(slot, value)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn sync_hfences(
+        &mut self,
+        memory: &mut (impl GuestMemory + ?Sized),
+        base: u64,
+        target: HfenceTarget,
+        pool: &mut (impl FramePool + ?Sized),
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) -> SbiResult {
+        let mut provider = self.provider(memory, base);
+        let mut taken = heapless::Vec::<Fence, 120>::new();
+        provider
+            .sync_hfence(target, |entry| {
+                // At most 120 entries exist; each is taken once.
+                let _ = taken.push(entry.decoded.fence.capped(HFENCE_PAGE_CAP));
+            })
+            .map_err(|error| match error {
+                nacl_shmem::provider::ProviderError::InvalidParam => SbiError::InvalidParam,
+                _ => SbiError::Failed,
+            })?;
+        for fence in taken {
+            match fence {
+                Fence::Request(request) => self.apply_fence(remote_fence(request), pool, hart),
+                Fence::Everything => self.apply_everything(pool, hart),
+            }
+        }
+        Ok(0)
+    }
+}

@@ -1,0 +1,293 @@
+//! The NACL provider through the SBI dispatcher: set_shmem, sync_csr, sync_hfence and
+//! sync_sret on L1's shared memory in its guest memory, written on L1's side with
+//! `nacl-shmem`'s consumer, and the cost of a round trip with NACL.
+
+use gstage::walk::AccessType;
+use gstage::{ShadowConfig, SupportedModes, WalkConfig};
+use nacl_shmem::hfence::HfenceRequest;
+use nacl_shmem::{ByteShmem, Consumer, Xlen};
+use nested_core::csr::bits::*;
+use nested_core::csr::number::*;
+use nested_core::host::{GuestMemory, PhysicalHart, real};
+use nested_core::testing::pte::{A, D, R, U, W};
+use nested_core::testing::{SoftHost, Tables, same};
+use nested_core::{
+    GuestRegs, GuestTrap, NaclProvider, NestedConfig, NestedContext, NestedHart, Trap, VirtualMode,
+    World, cause,
+};
+use sbi_dispatch::{Departure, Dispatcher, Outcome, SbiCall, SbiError, Xlen as SbiXlen};
+
+const SHMEM: u64 = 0x8000_c000;
+const NACL: u64 = 0x4e41_434c;
+const G_ROOT: u64 = 0x8000_4000;
+
+/// The host's per-hart SBI context: the engine, the host and L1's registers.
+struct Hart {
+    nested: NestedHart<2>,
+    host: Box<SoftHost>,
+    regs: GuestRegs,
+}
+
+impl NestedContext<2> for Hart {
+    type Host = SoftHost;
+    fn nested(&mut self) -> (&mut NestedHart<2>, &mut SoftHost, &mut GuestRegs) {
+        (&mut self.nested, &mut *self.host, &mut self.regs)
+    }
+}
+
+type Sbi = Dispatcher<
+    Hart,
+    sbi_dispatch::Absent,
+    sbi_dispatch::Absent,
+    sbi_dispatch::Absent,
+    sbi_dispatch::Absent,
+    sbi_dispatch::Absent,
+    sbi_dispatch::Absent,
+    sbi_dispatch::Absent,
+    NaclProvider<2>,
+>;
+
+fn setup() -> (Sbi, Hart) {
+    let shadow = ShadowConfig {
+        l1_walk: WalkConfig::default(),
+        host_svvptc: false,
+        first_vmid: 30,
+        shadow_modes: SupportedModes {
+            sv32x4: false,
+            sv39x4: true,
+            sv48x4: true,
+            sv57x4: false,
+        },
+    };
+    let mut host = Box::new(SoftHost::new());
+    host.cpu.write_csr(real::VSTVEC, 0x8030_0000);
+    host.cpu.write_csr(real::VSEPC, 0x1000); // where L1's SRET sends L2
+    host.cpu.write_csr(real::VSSTATUS, SSTATUS_SPP);
+    Tables { next: 0x8000_8000 }.map(
+        &mut host.memory,
+        G_ROOT,
+        11,
+        0x1000,
+        0x8000_f000,
+        R | W | U | A | D,
+        same,
+        same,
+    );
+    let mut hart = Hart {
+        nested: NestedHart::new(NestedConfig::rv64(), shadow, 0),
+        host,
+        regs: GuestRegs::default(),
+    };
+    hart.regs.x[31] = 8 << 60 | 1 << 44 | G_ROOT >> 12;
+    let write_hgatp = u32::from(HGATP) << 20 | 31 << 15 | 1 << 12 | 0x73;
+    let trap = Trap {
+        cause: cause::VIRTUAL_INSTRUCTION,
+        tval: write_hgatp.into(),
+        mode: VirtualMode::Hypervisor,
+    };
+    hart.nested.emulate(&trap, &mut hart.regs, &mut *hart.host);
+    (
+        Dispatcher::new(sbi_dispatch::testing::platform(1)).with_nacl(NaclProvider),
+        hart,
+    )
+}
+
+fn call(sbi: &mut Sbi, hart: &mut Hart, fid: u64, a0: u64) -> Outcome {
+    sbi.dispatch(
+        hart,
+        &SbiCall::new(NACL, fid, [a0, 0, 0, 0, 0, 0], SbiXlen::Rv64),
+    )
+}
+
+/// Runs `f` as L1 would on its shared memory (copied out of the model and back).
+fn as_l1(hart: &mut Hart, f: impl FnOnce(&mut Consumer<ByteShmem<'_>>)) {
+    let mut bytes = vec![0; 0x3000];
+    hart.host.memory.read(SHMEM, &mut bytes).unwrap();
+    {
+        let mut consumer = Consumer::new(ByteShmem::new(&mut bytes, Xlen::Rv64).unwrap());
+        f(&mut consumer);
+    }
+    hart.host.memory.write(SHMEM, &bytes).unwrap();
+}
+
+fn slot(hart: &mut Hart, csr: u16) -> u64 {
+    let mut value = 0;
+    as_l1(hart, |l1| value = l1.csr_read(csr).unwrap());
+    value
+}
+
+const OK: Outcome = Outcome::Return(Ok(0));
+
+#[test]
+fn every_feature_is_offered_with_nacl() {
+    let (mut sbi, mut hart) = setup();
+    for feature in 0..4 {
+        assert_eq!(
+            call(&mut sbi, &mut hart, 0, feature),
+            Outcome::Return(Ok(1))
+        );
+    }
+}
+
+#[test]
+fn set_shmem_outside_l1_memory_is_invalid_address() {
+    let (mut sbi, mut hart) = setup();
+    assert_eq!(
+        call(&mut sbi, &mut hart, 1, 0x9000_0000),
+        Outcome::Return(Err(SbiError::InvalidAddress))
+    );
+    assert_eq!(
+        call(&mut sbi, &mut hart, 1, 0x8000_f000),
+        Outcome::Return(Err(SbiError::InvalidAddress)),
+        "runs past the end"
+    );
+}
+
+#[test]
+fn set_shmem_writes_every_csr_into_its_slot_and_drops_stale_dirty_bits() {
+    let (mut sbi, mut hart) = setup();
+    as_l1(&mut hart, |l1| l1.csr_write(HSTATUS, HSTATUS_SPV).unwrap()); // stale: dirty before set_shmem
+    assert_eq!(call(&mut sbi, &mut hart, 1, SHMEM), OK);
+    assert_eq!(slot(&mut hart, HGATP), 8 << 60 | 1 << 44 | G_ROOT >> 12);
+    assert_eq!(
+        slot(&mut hart, HSTATUS),
+        2 << 32,
+        "the real value, not the stale one"
+    );
+    assert_eq!(call(&mut sbi, &mut hart, 2, u64::MAX), OK);
+    assert_eq!(
+        hart.nested.csrs().read(HSTATUS, 0),
+        Ok(2 << 32),
+        "the stale dirty bit was not applied"
+    );
+}
+
+#[test]
+fn sync_csr_applies_a_dirty_write_through_the_warl_rules_and_writes_it_back() {
+    let (mut sbi, mut hart) = setup();
+    call(&mut sbi, &mut hart, 1, SHMEM);
+    as_l1(&mut hart, |l1| {
+        l1.csr_write(HGATP, 10 << 60 | 2 << 44).unwrap()
+    }); // Sv57x4: not offered
+    assert_eq!(call(&mut sbi, &mut hart, 2, u64::from(HGATP)), OK);
+    assert_eq!(
+        hart.nested.csrs().read(HGATP, 0),
+        Ok(8 << 60 | 2 << 44),
+        "MODE kept, VMID written"
+    );
+    assert_eq!(
+        slot(&mut hart, HGATP),
+        8 << 60 | 2 << 44,
+        "the legal value is written back"
+    );
+}
+
+#[test]
+fn sync_csr_of_a_csr_the_engine_does_not_implement_is_invalid_param_and_without_shmem_no_shmem() {
+    let (mut sbi, mut hart) = setup();
+    assert_eq!(
+        call(&mut sbi, &mut hart, 2, u64::MAX),
+        Outcome::Return(Err(SbiError::NoShmem))
+    );
+    assert_eq!(
+        call(&mut sbi, &mut hart, 3, u64::MAX),
+        Outcome::Return(Err(SbiError::NoShmem))
+    );
+    assert_eq!(
+        call(&mut sbi, &mut hart, 4, 0),
+        Outcome::Return(Err(SbiError::NoShmem))
+    );
+    call(&mut sbi, &mut hart, 1, SHMEM);
+    assert_eq!(
+        call(&mut sbi, &mut hart, 2, u64::from(HVICTL)),
+        Outcome::Return(Err(SbiError::InvalidParam))
+    );
+}
+
+#[test]
+fn sync_hfence_performs_a_queued_fence_on_the_shadow_and_clears_it() {
+    let (mut sbi, mut hart) = setup();
+    call(&mut sbi, &mut hart, 1, SHMEM);
+    hart.nested
+        .shadow_fault(0x1000, AccessType::Load, &mut *hart.host)
+        .expect("filled");
+    let key = hart.nested.current_context();
+    as_l1(&mut hart, |l1| {
+        l1.queue_hfence(&HfenceRequest::GvmaVmidAll { vmid: 1 }, || Ok(()))
+            .unwrap();
+    });
+    assert_eq!(call(&mut sbi, &mut hart, 3, u64::MAX), OK);
+    assert!(
+        hart.nested
+            .shadow()
+            .lookup(key, 0x1000, &hart.host.pool)
+            .is_none()
+    );
+    let mut again = 0;
+    as_l1(&mut hart, |l1| {
+        again = l1.queue_hfence(&HfenceRequest::GvmaAll, || Ok(())).unwrap()
+    });
+    assert_eq!(
+        again, 0,
+        "entry 0 is free again: its pending bit was cleared"
+    );
+}
+
+#[test]
+fn sync_sret_enters_l2_with_the_sret_areas_registers_and_a_round_trip_costs_two_host_entries() {
+    let (mut sbi, mut hart) = setup();
+    call(&mut sbi, &mut hart, 1, SHMEM);
+    let (l1_before, l2_before) = (
+        hart.nested.counters().total_entries(World::L1),
+        hart.nested.counters().total_entries(World::L2),
+    );
+    as_l1(&mut hart, |l1| {
+        l1.csr_write(HSTATUS, HSTATUS_SPV).unwrap();
+        l1.csr_write(VSSCRATCH, 0x5151).unwrap();
+        let mut gprs = [0; 32];
+        gprs[10] = 0xa0;
+        gprs[31] = 0x31;
+        l1.set_sret_gprs(&gprs).unwrap();
+    });
+    assert_eq!(
+        call(&mut sbi, &mut hart, 4, 0),
+        Outcome::Departed(Departure::EnteredGuest)
+    );
+    assert!(hart.nested.in_guest());
+    assert_eq!(
+        (hart.regs.pc, hart.regs.x[10], hart.regs.x[31]),
+        (0x1000, 0xa0, 0x31)
+    );
+    assert_eq!(
+        hart.host.cpu.read_csr(real::VSSCRATCH),
+        0x5151,
+        "the batched write reached L2's state"
+    );
+    let ecall = GuestTrap {
+        code: 10,
+        interrupt: false,
+        tval: 0,
+        htval: 0,
+        htinst: 0,
+        gva: false,
+        supervisor: true,
+    };
+    hart.nested
+        .handle_guest_trap(&ecall, &mut hart.regs, &mut *hart.host);
+    let counters = hart.nested.counters();
+    assert_eq!(
+        counters.total_entries(World::L1) - l1_before,
+        1,
+        "sync_sret only"
+    );
+    assert_eq!(
+        counters.total_entries(World::L2) - l2_before,
+        1,
+        "L2's exit"
+    );
+    assert_eq!(
+        slot(&mut hart, HSTATUS) & (HSTATUS_SPV | HSTATUS_SPVP),
+        HSTATUS_SPV | HSTATUS_SPVP,
+        "slots refreshed after the exit"
+    );
+}
