@@ -46,7 +46,10 @@ pub use hart::{GuestRegs, NestedHart, Outcome, ShadowFault, Trap, VVMA_PAGE_LIMI
 pub use insn::Instruction;
 pub use nacl::{NaclProvider, NestedContext};
 pub use privilege::{Permission, VirtualMode};
-pub use remote_fence::{Drained, FenceMailbox, FenceTicket, RemoteFence};
+pub use remote_fence::{
+    Drained, FenceMailbox, FenceTicket, PendingFences, RemoteFence, RemoteHfenceProvider,
+    RfenceContext,
+};
 pub use trap::cause;
 pub use world::{GuestTrap, Route, route};
 

@@ -137,3 +137,172 @@ impl<const N: usize> FenceMailbox<N> {
         self.in_guest.store(false, Ordering::SeqCst);
     }
 }
+
+/// The remote fences one SBI call posted, until every target has applied them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PendingFences {
+    tickets: Vec<(u32, FenceTicket), 64>,
+}
+
+impl PendingFences {
+    /// Whether no target can still use what the fences remove (`mailboxes` by hart number).
+    /// The host completes the parked SBI call with success once this holds.
+    pub fn is_done<const N: usize>(&self, mailboxes: &[FenceMailbox<N>]) -> bool {
+        self.tickets.iter().all(|&(hart, ticket)| {
+            // A hart without a mailbox runs no L2 of this L1.
+            mailboxes
+                .get(hart as usize)
+                .is_none_or(|mailbox| mailbox.is_done(ticket))
+        })
+    }
+}
+
+/// What the remote HFENCE functions of SBI RFENCE need from the host's per-hart SBI context,
+/// beyond the calling hart's engine.
+pub trait RfenceContext<const CONTEXTS: usize, const M: usize>:
+    crate::nacl::NestedContext<CONTEXTS>
+{
+    /// The calling hart's number (as L1 numbers its harts).
+    fn hart_id(&self) -> u32;
+    /// Every hart's mailbox, by hart number.
+    fn mailboxes(&self) -> &[FenceMailbox<M>];
+    /// Makes `hart`, which runs L2, exit it now (an IPI), so that it applies its mailbox.
+    fn kick(&mut self, hart: u32);
+    /// Parks the SBI call until `pending` is done; the host then returns success to L1.
+    fn park(&mut self, pending: PendingFences);
+}
+
+/// The remote HFENCE functions of SBI RFENCE for an L1: plug it in with
+/// `Dispatcher::with_remote_hfence`. The calling hart fences at once; every other target gets
+/// the fence in its mailbox (and an IPI if it runs L2); the call completes when none of them
+/// can still use a stale shadow entry. VMIDs are L1's; VVMA fences apply to the VMID in the
+/// calling hart's virtual hgatp.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RemoteHfenceProvider<const CONTEXTS: usize, const M: usize>;
+
+impl<const N: usize, const M: usize> RemoteHfenceProvider<N, M> {
+    fn fence<C: RfenceContext<N, M>>(
+        ctx: &mut C,
+        harts: sbi_dispatch::HartMask,
+        fence: RemoteFence,
+    ) -> sbi_dispatch::Outcome {
+        let me = ctx.hart_id();
+        let mut pending = PendingFences::default();
+        let mut kicks: Vec<u32, 64> = Vec::new();
+        for hart in harts.iter() {
+            if hart == me {
+                continue;
+            }
+            if let Some(mailbox) = ctx.mailboxes().get(hart as usize) {
+                let (ticket, kick) = mailbox.post(fence);
+                // More than 64 targets in one call cannot happen: a hart mask names at most
+                // 64 harts, or every hart of a platform the host sized its mailboxes for.
+                let _ = pending.tickets.push((hart, ticket));
+                if kick {
+                    let _ = kicks.push(hart);
+                }
+            }
+        }
+        if harts.contains(me) {
+            let (nested, host, _) = ctx.nested();
+            let crate::host::HostParts { pool, hart, .. } = crate::host::Host::parts(host);
+            nested.apply_fence(fence, pool, hart);
+        }
+        for hart in kicks {
+            ctx.kick(hart);
+        }
+        if pending.is_done(ctx.mailboxes()) {
+            sbi_dispatch::Outcome::Return(Ok(0))
+        } else {
+            ctx.park(pending);
+            sbi_dispatch::Outcome::Deferred
+        }
+    }
+
+    /// The range of an RFENCE call as a fence range.
+    fn bytes(range: sbi_dispatch::FenceRange) -> Option<(u64, u64)> {
+        match range {
+            sbi_dispatch::FenceRange::All => None,
+            sbi_dispatch::FenceRange::Range { start, size } => Some((start, size)),
+        }
+    }
+
+    /// L1's current VMID on the calling hart (VVMA fences apply to it).
+    fn current_vmid<C: RfenceContext<N, M>>(ctx: &mut C) -> u16 {
+        ctx.nested().0.current_context().vmid
+    }
+}
+
+impl<C: RfenceContext<N, M>, const N: usize, const M: usize> sbi_dispatch::RemoteHfence<C>
+    for RemoteHfenceProvider<N, M>
+{
+    fn remote_hfence_gvma_vmid(
+        &mut self,
+        ctx: &mut C,
+        harts: sbi_dispatch::HartMask,
+        range: sbi_dispatch::FenceRange,
+        vmid: u16,
+    ) -> sbi_dispatch::Outcome {
+        Self::fence(
+            ctx,
+            harts,
+            RemoteFence::Gvma {
+                vmid: Some(vmid),
+                range: Self::bytes(range),
+            },
+        )
+    }
+
+    fn remote_hfence_gvma(
+        &mut self,
+        ctx: &mut C,
+        harts: sbi_dispatch::HartMask,
+        range: sbi_dispatch::FenceRange,
+    ) -> sbi_dispatch::Outcome {
+        Self::fence(
+            ctx,
+            harts,
+            RemoteFence::Gvma {
+                vmid: None,
+                range: Self::bytes(range),
+            },
+        )
+    }
+
+    fn remote_hfence_vvma_asid(
+        &mut self,
+        ctx: &mut C,
+        harts: sbi_dispatch::HartMask,
+        range: sbi_dispatch::FenceRange,
+        asid: u16,
+    ) -> sbi_dispatch::Outcome {
+        let vmid = Self::current_vmid(ctx);
+        Self::fence(
+            ctx,
+            harts,
+            RemoteFence::Vvma {
+                vmid,
+                asid: Some(asid),
+                range: Self::bytes(range),
+            },
+        )
+    }
+
+    fn remote_hfence_vvma(
+        &mut self,
+        ctx: &mut C,
+        harts: sbi_dispatch::HartMask,
+        range: sbi_dispatch::FenceRange,
+    ) -> sbi_dispatch::Outcome {
+        let vmid = Self::current_vmid(ctx);
+        Self::fence(
+            ctx,
+            harts,
+            RemoteFence::Vvma {
+                vmid,
+                asid: None,
+                range: Self::bytes(range),
+            },
+        )
+    }
+}

@@ -185,3 +185,120 @@ fn a_large_vvma_range_is_fenced_whole_and_a_small_one_page_by_page() {
     ];
     assert_eq!(host.cpu.fences.as_slice(), &expected);
 }
+
+/// Hart 0's SBI context: its engine and host, every hart's mailbox, and what it asked the
+/// host to do (IPIs, a parked call).
+struct Hart0 {
+    nested: NestedHart<2>,
+    host: Box<SoftHost>,
+    regs: GuestRegs,
+    mailboxes: [FenceMailbox<4>; 2],
+    kicked: Vec<u32>,
+    parked: Option<nested_core::PendingFences>,
+}
+
+impl nested_core::NestedContext<2> for Hart0 {
+    type Host = SoftHost;
+    fn nested(&mut self) -> (&mut NestedHart<2>, &mut SoftHost, &mut GuestRegs) {
+        (&mut self.nested, &mut *self.host, &mut self.regs)
+    }
+}
+
+impl nested_core::RfenceContext<2, 4> for Hart0 {
+    fn hart_id(&self) -> u32 {
+        0
+    }
+    fn mailboxes(&self) -> &[FenceMailbox<4>] {
+        &self.mailboxes
+    }
+    fn kick(&mut self, hart: u32) {
+        self.kicked.push(hart);
+    }
+    fn park(&mut self, pending: nested_core::PendingFences) {
+        self.parked = Some(pending);
+    }
+}
+
+fn two_harts() -> (Hart0, NestedHart<2>, Box<SoftHost>) {
+    let (nested, host) = hart_with_a_filled_shadow();
+    let (other, other_host) = hart_with_a_filled_shadow();
+    let hart0 = Hart0 {
+        nested,
+        host,
+        regs: GuestRegs::default(),
+        mailboxes: [FenceMailbox::new(), FenceMailbox::new()],
+        kicked: Vec::new(),
+        parked: None,
+    };
+    (hart0, other, other_host)
+}
+
+/// remote_hfence_gvma_vmid(harts {0, 1}, everything, VMID 1) through the dispatcher.
+fn rfence_gvma_vmid_1(
+    sbi: &mut sbi_dispatch::Dispatcher<
+        Hart0,
+        sbi_dispatch::Absent,
+        sbi_dispatch::Absent,
+        sbi_dispatch::Absent,
+        nested_core::RemoteHfenceProvider<2, 4>,
+    >,
+    hart0: &mut Hart0,
+) -> sbi_dispatch::Outcome {
+    let call = sbi_dispatch::SbiCall::new(
+        0x5246_4e43,
+        3,
+        [0b11, 0, 0, 0, 1, 0],
+        sbi_dispatch::Xlen::Rv64,
+    );
+    sbi.dispatch(hart0, &call)
+}
+
+#[test]
+fn a_remote_hfence_to_a_hart_outside_l2_fences_the_caller_at_once_and_completes() {
+    let (mut hart0, _, _) = two_harts();
+    let mut sbi = sbi_dispatch::Dispatcher::new(sbi_dispatch::testing::platform(2))
+        .with_remote_hfence(nested_core::RemoteHfenceProvider::<2, 4>);
+    let key = hart0.nested.current_context();
+    assert_eq!(
+        rfence_gvma_vmid_1(&mut sbi, &mut hart0),
+        sbi_dispatch::Outcome::Return(Ok(0))
+    );
+    assert!(
+        hart0
+            .nested
+            .shadow()
+            .lookup(key, 0x1000, &hart0.host.pool)
+            .is_none(),
+        "the caller fenced itself"
+    );
+    assert!(hart0.kicked.is_empty());
+    assert_eq!(
+        hart0.mailboxes[1].enter_guest().0,
+        Drained::Fences([gvma(1)].into_iter().collect()),
+        "hart 1 gets it before L2"
+    );
+}
+
+#[test]
+fn a_remote_hfence_to_a_hart_running_l2_kicks_it_and_completes_only_after_it_applied_the_fence() {
+    let (mut hart0, mut hart1, mut host1) = two_harts();
+    let mut sbi = sbi_dispatch::Dispatcher::new(sbi_dispatch::testing::platform(2))
+        .with_remote_hfence(nested_core::RemoteHfenceProvider::<2, 4>);
+    hart1.sync_remote_fences(&hart0.mailboxes[1], &mut *host1); // hart 1 runs L2
+    assert_eq!(
+        rfence_gvma_vmid_1(&mut sbi, &mut hart0),
+        sbi_dispatch::Outcome::Deferred
+    );
+    assert_eq!(hart0.kicked, [1]);
+    let pending = hart0.parked.clone().expect("the call is parked");
+    assert!(!pending.is_done(&hart0.mailboxes));
+    // Hart 1 takes the IPI, leaves L2, and applies its mailbox before running L2 again.
+    hart0.mailboxes[1].exit_guest();
+    let key = hart1.current_context();
+    hart1.sync_remote_fences(&hart0.mailboxes[1], &mut *host1);
+    assert!(
+        hart1.shadow().lookup(key, 0x1000, &host1.pool).is_none(),
+        "hart 1's stale shadow is gone"
+    );
+    assert!(pending.is_done(&hart0.mailboxes));
+}
