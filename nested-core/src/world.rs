@@ -48,6 +48,41 @@ pub(crate) const H_SWAPPED: [u16; 7] = [
 /// hstatus fields of L1's that act on L2 directly: its trap controls.
 pub(crate) const HSTATUS_PROJECTED: u64 = HSTATUS_VTSR | HSTATUS_VTW | HSTATUS_VTVM;
 
+/// The position of `csr` in [`H_SWAPPED`] (a constant lookup).
+const fn h_index(csr: u16) -> usize {
+    let mut i = 0;
+    while i < H_SWAPPED.len() && H_SWAPPED[i] != csr {
+        i += 1;
+    }
+    i
+}
+
+/// The position of `csr` in [`VS_SWAPPED`].
+const fn vs_index(csr: u16) -> usize {
+    let mut i = 0;
+    while i < VS_SWAPPED.len() && VS_SWAPPED[i] != csr {
+        i += 1;
+    }
+    i
+}
+
+// Positions in the saved arrays, found at compile time (an absent CSR would index out of
+// bounds in a constant and fail the build).
+const HENVCFG_AT: usize = h_index(real::HENVCFG);
+const HTIMEDELTA_AT: usize = h_index(real::HTIMEDELTA);
+const HVIP_AT: usize = h_index(real::HVIP);
+const HCOUNTEREN_AT: usize = h_index(real::HCOUNTEREN);
+const HSTATUS_AT: usize = h_index(real::HSTATUS);
+const VSIE_AT: usize = vs_index(real::VSIE);
+const _: () = assert!(
+    HENVCFG_AT < H_SWAPPED.len()
+        && HTIMEDELTA_AT < H_SWAPPED.len()
+        && HVIP_AT < H_SWAPPED.len()
+        && HCOUNTEREN_AT < H_SWAPPED.len()
+        && HSTATUS_AT < H_SWAPPED.len()
+        && VSIE_AT < VS_SWAPPED.len()
+);
+
 /// What the real CSRs held for L1 when it entered L2, restored when L2 exits to it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct SavedL1 {
@@ -175,19 +210,13 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
     /// hgatp changes and written last (priv spec, hypervisor chapter, fence ordering note).
     fn load_guest(&self, shadow: Hgatp, host: &SavedL1, hart: &mut (impl PhysicalHart + ?Sized)) {
         let virt = |csr| self.virtual_csr(csr);
-        let l0 = |csr| {
-            H_SWAPPED
-                .iter()
-                .position(|&c| c == csr)
-                .map_or(0, |i| host.h[i])
-        };
         hart.write_csr(real::VSATP, 0);
         hart.write_csr(real::HGATP, shadow.encode(HOST_XLEN));
         let projected = [
-            (real::HENVCFG, virt(real::HENVCFG) & l0(real::HENVCFG)),
+            (real::HENVCFG, virt(real::HENVCFG) & host.h[HENVCFG_AT]),
             (
                 real::HSTATUS,
-                (l0(real::HSTATUS) & !HSTATUS_PROJECTED)
+                (host.h[HSTATUS_AT] & !HSTATUS_PROJECTED)
                     | (virt(real::HSTATUS) & HSTATUS_PROJECTED),
             ),
             (real::HEDELEG, virt(real::HEDELEG)),
@@ -195,11 +224,11 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             (real::HVIP, virt(real::HVIP) & VS_INTERRUPTS),
             (
                 real::HCOUNTEREN,
-                virt(real::HCOUNTEREN) & l0(real::HCOUNTEREN),
+                virt(real::HCOUNTEREN) & host.h[HCOUNTEREN_AT],
             ),
             (
                 real::HTIMEDELTA,
-                virt(real::HTIMEDELTA).wrapping_add(l0(real::HTIMEDELTA)),
+                virt(real::HTIMEDELTA).wrapping_add(host.h[HTIMEDELTA_AT]),
             ),
         ];
         for (csr, value) in projected {
@@ -421,6 +450,37 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         for vmid in vmids {
             self.fence_vvma(vmid, None, None, hart);
         }
+    }
+
+    /// While L2 runs: the host time at which L1's own Sstc timer (its stimecmp, set aside in
+    /// L1's saved vstimecmp, compared against L1's time = host time + the host's htimedelta
+    /// for L1) fires, if the host gave L1 Sstc. When the host's timer reaches it, ask
+    /// [`NestedHart::pending_l1_interrupt`].
+    pub fn l1_timer_deadline(&self) -> Option<u64> {
+        let saved = self.saved.as_ref()?;
+        let host_henvcfg = saved.h[HENVCFG_AT];
+        let offered = self.config().sstc && host_henvcfg & HENVCFG_STCE != 0;
+        offered.then(|| saved.vstimecmp.wrapping_sub(saved.h[HTIMEDELTA_AT]))
+    }
+
+    /// While L2 runs: the interrupt L1 must take now (host time `now`), if any: one the host
+    /// injects for L1 (its hvip for L1) or L1's Sstc timer, enabled in L1's sie. HS-level
+    /// interrupts are always enabled while V = 1, so sstatus.SIE does not matter. The code is
+    /// L1's: 9 (SEI), 1 (SSI) or 5 (STI), highest priority first; deliver it with
+    /// [`NestedHart::interrupt_l1`].
+    // Priv spec, hypervisor chapter, "Trap Entry": interrupt priority SEI, SSI, STI.
+    pub fn pending_l1_interrupt(&self, now: u64) -> Option<u64> {
+        let saved = self.saved.as_ref()?;
+        // While L1 runs, its sip/sie are the real vsip/vsie, which alias hvip/hie's VS bits.
+        let injected = saved.h[HVIP_AT] & VS_INTERRUPTS;
+        // The Sstc comparison, unsigned, in L1's time.
+        let timer = self.l1_timer_deadline().is_some()
+            && now.wrapping_add(saved.h[HTIMEDELTA_AT]) >= saved.vstimecmp;
+        let pending = (injected >> 1) | if timer { 1 << 5 } else { 0 };
+        let enabled = saved.vs[VSIE_AT];
+        [9, 1, 5]
+            .into_iter()
+            .find(|&code| (pending & enabled) >> code & 1 == 1)
     }
 
     /// A virtual CSR that always exists, read as L1 would.

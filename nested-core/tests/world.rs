@@ -375,3 +375,33 @@ fn a_round_trip_without_nacl_costs_two_host_entries_plus_one_per_emulated_csr_ac
         "one round trip"
     );
 }
+
+#[test]
+fn l1s_own_sstc_timer_is_armed_in_host_time_while_l2_runs_and_delivered_when_enabled() {
+    let mut s = Setup::ready_to_enter();
+    s.host.cpu.write_csr(real::HENVCFG, HENVCFG_STCE); // the host gave L1 Sstc
+    s.host.cpu.write_csr(real::VSTIMECMP, 5000); // L1's stimecmp, in L1's time
+    s.host.cpu.write_csr(real::VSIE, 1 << 5); // L1's sie.STIE
+    assert_eq!(s.hart.l1_timer_deadline(), None, "only while L2 runs");
+    s.enter();
+    assert_eq!(s.hart.l1_timer_deadline(), Some(5000 - HOST_HTIMEDELTA));
+    assert_eq!(s.hart.pending_l1_interrupt(3999), None);
+    assert_eq!(
+        s.hart.pending_l1_interrupt(4000),
+        Some(5),
+        "STI at L1's time 5000"
+    );
+}
+
+#[test]
+fn an_interrupt_the_host_injects_for_l1_is_pending_while_l2_runs_by_priority_and_enable() {
+    let mut s = Setup::ready_to_enter();
+    s.host.cpu.write_csr(real::HVIP, VSEIP | VSSIP); // the host's injections for L1: SEI, SSI
+    s.host.cpu.write_csr(real::VSIE, 1 << 1); // L1 enables SSI only
+    s.enter();
+    assert_eq!(
+        s.hart.pending_l1_interrupt(0),
+        Some(1),
+        "SEI is not enabled, SSI is"
+    );
+}
