@@ -367,6 +367,15 @@ impl WordPart {
         }
     }
 
+    /// All 64 bits of word `word` (how the host's XLEN = 64 reaches a real file).
+    pub(crate) const fn whole(word: usize) -> WordPart {
+        WordPart {
+            word,
+            shift: 0,
+            bits: 64,
+        }
+    }
+
     fn mask(self) -> u64 {
         if self.bits >= 64 {
             !0

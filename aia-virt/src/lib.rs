@@ -11,7 +11,7 @@
 //!   must see, and [`NestedAia::l2_interrupts`] what the host loads into the real `hvip`,
 //!   `hvictl` and `hstatus.VGEIN` to run L2;
 //! - each virtual guest file is emulated ([`ImsicFile`]) or backed by a real guest file the
-//!   host lends ([`NestedAia::attach_hardware`], [`GuestFileHardware`]).
+//!   host lends ([`NestedAia::prepare_hardware`] then [`NestedAia::attach_hardware`], [`GuestFileHardware`]).
 //!
 //! ```
 //! use aia_virt::{AiaConfig, CsrOp, NestedAia, NoGuestFileHardware, Origin, Vgein, VsContext};
@@ -43,5 +43,5 @@ pub use geilen::{FileBacking, GuestFileHardware, NoGuestFileHardware, PhysGuestF
 pub use hvictl::Hvictl;
 pub use hvip::VsContext;
 pub use imsic_file::{ImsicFile, MmioFault, MmioOp, Topei};
-pub use nested_aia::{AiaConfig, ConfigError, L2Interrupts, NestedAia};
+pub use nested_aia::{AiaConfig, AttachError, ConfigError, L2Interrupts, NestedAia};
 pub use vstopi::Vstopi;

@@ -8,7 +8,7 @@ use crate::hvictl::{Hvictl, MAX_IID_BITS, MIN_IID_BITS};
 use crate::hvip::{AIA_LOCAL, VSEIP, VsContext, hvien_mask, hvip_mask, vsip};
 use crate::hviprio::Hviprio;
 use crate::imsic_file::{
-    BadFileSize, ImsicFile, MmioFault, MmioOp, Topei, mmio_check, seteipnum_identity,
+    BadFileSize, ImsicFile, MmioFault, MmioOp, Topei, WordPart, mmio_check, seteipnum_identity,
 };
 use crate::iselect::{ImsicReg, VSISELECT_MASK, VsSelect, decode};
 use crate::vstopi::{SEI, SeiPriority, Vstopi, VstopiInputs, vstopi};
@@ -57,6 +57,8 @@ pub enum ConfigError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct GuestFile {
     backing: FileBacking,
+    /// The real file [`NestedAia::prepare_hardware`] readied for this one, until attached.
+    prepared: Option<PhysGuestFile>,
     /// The file's state while emulated (stale while backed by hardware).
     soft: ImsicFile,
 }
@@ -78,6 +80,19 @@ pub struct L2Interrupts {
     pub hviprio1: u64,
     /// Real `hviprio2`: L1's.
     pub hviprio2: u64,
+}
+
+/// Why a real guest file could not be lent to a virtual one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachError {
+    /// The virtual file number is 0 or above GEILEN.
+    NoSuchFile,
+    /// The virtual file is already backed by a real file.
+    AlreadyBacked,
+    /// The real file backs, or was prepared for, another virtual file.
+    InUse,
+    /// [`NestedAia::prepare_hardware`] was not called for this pair first.
+    NotPrepared,
 }
 
 /// The nested AIA of one L1 hart, with `GEILEN` (0..=63) virtual guest files.
@@ -142,6 +157,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         let soft = ImsicFile::new(config.identities).map_err(ConfigError::FileSize)?;
         let file = GuestFile {
             backing: FileBacking::Emulated,
+            prepared: None,
             soft,
         };
         Ok(NestedAia {
@@ -206,6 +222,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
             Some(GuestFile {
                 backing: FileBacking::Emulated,
                 soft,
+                ..
             }) => soft.signal(),
             Some(GuestFile {
                 backing: FileBacking::Hardware(p),
@@ -270,6 +287,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
             Some(GuestFile {
                 backing: FileBacking::Emulated,
                 soft,
+                ..
             }) => soft.topei().bits(),
             Some(GuestFile {
                 backing: FileBacking::Hardware(p),
@@ -542,44 +560,66 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         out
     }
 
-    /// Lends real guest file `p` to virtual file `g`, moving the emulated state into it
-    /// (AIA VS-level chapter, "Migrating a virtual hart to a different guest interrupt file":
-    /// delivery off, pending cleared, eie loaded, eip ORed, threshold and delivery restored).
-    /// The host must already route the virtual file's MSIs to `p`. Returns false (and changes
-    /// nothing) if `g` does not exist, is already backed, or `p` already backs another file.
+    /// First step of lending real guest file `p` to virtual file `g` (AIA IMSIC, "Migrating
+    /// a virtual hart to a different guest interrupt file"): at the new file, delivery off and
+    /// every pending bit cleared. Between this call and [`NestedAia::attach_hardware`] the host
+    /// retargets the virtual file's MSIs (IOMMU, APLIC targets) to `p` and drains stragglers;
+    /// MSIs that reach `p` from then on are kept. The virtual file stays emulated until then.
+    pub fn prepare_hardware(
+        &mut self,
+        g: usize,
+        p: PhysGuestFile,
+        hw: &mut impl GuestFileHardware,
+    ) -> Result<(), AttachError> {
+        let taken = self.files.iter().enumerate().any(|(i, f)| {
+            i + 1 != g && (f.backing == FileBacking::Hardware(p) || f.prepared == Some(p))
+        });
+        let file = self.file_mut(g).ok_or(AttachError::NoSuchFile)?;
+        if file.backing != FileBacking::Emulated {
+            return Err(AttachError::AlreadyBacked);
+        }
+        if taken {
+            return Err(AttachError::InUse);
+        }
+        hw.ireg_rmw(p, 0x70, CsrOp::Write(0));
+        for w in 0..words(self.config.identities) {
+            hw.ireg_rmw(p, array_selects(w).0, CsrOp::Write(0));
+        }
+        if let Some(file) = self.file_mut(g) {
+            file.prepared = Some(p);
+        }
+        Ok(())
+    }
+
+    /// Second step: moves virtual file `g`'s emulated state into the real file `p` it was
+    /// prepared with (eie loaded, the saved eip ORed in with a set so MSIs that already reached
+    /// `p` survive, then threshold and delivery restored), and from now on backs `g` with `p`.
     pub fn attach_hardware(
         &mut self,
         g: usize,
         p: PhysGuestFile,
         hw: &mut impl GuestFileHardware,
-    ) -> bool {
-        let words = usize::from(self.config.identities).div_ceil(64);
-        if self
-            .files
-            .iter()
-            .any(|f| f.backing == FileBacking::Hardware(p))
-        {
-            return false;
-        }
-        let Some(file) = self.file_mut(g) else {
-            return false;
-        };
+    ) -> Result<(), AttachError> {
+        let words = words(self.config.identities);
+        let file = self.file_mut(g).ok_or(AttachError::NoSuchFile)?;
         if file.backing != FileBacking::Emulated {
-            return false;
+            return Err(AttachError::AlreadyBacked);
+        }
+        if file.prepared != Some(p) {
+            return Err(AttachError::NotPrepared);
         }
         let soft = &file.soft;
-        hw.ireg_rmw(p, 0x70, CsrOp::Write(0));
         for w in 0..words {
             let (sel_p, sel_e) = array_selects(w);
-            let part = whole_word(w);
-            hw.ireg_rmw(p, sel_p, CsrOp::Write(0));
+            let part = WordPart::whole(w);
             hw.ireg_rmw(p, sel_e, CsrOp::Write(soft.read_reg(ImsicReg::Eie(part))));
             hw.ireg_rmw(p, sel_p, CsrOp::Set(soft.read_reg(ImsicReg::Eip(part))));
         }
         hw.ireg_rmw(p, 0x72, CsrOp::Write(u64::from(soft.eithreshold())));
         hw.ireg_rmw(p, 0x70, CsrOp::Write(u64::from(soft.delivery_enabled())));
         file.backing = FileBacking::Hardware(p);
-        true
+        file.prepared = None;
+        Ok(())
     }
 
     /// Takes virtual file `g` back into software, copying the real file's state and leaving
@@ -590,7 +630,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         g: usize,
         hw: &mut impl GuestFileHardware,
     ) -> Option<PhysGuestFile> {
-        let words = usize::from(self.config.identities).div_ceil(64);
+        let words = words(self.config.identities);
         let file = self.file_mut(g)?;
         let FileBacking::Hardware(p) = file.backing else {
             return None;
@@ -599,7 +639,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         let threshold = hw.ireg_rmw(p, 0x72, CsrOp::Read);
         for w in 0..words {
             let (sel_p, sel_e) = array_selects(w);
-            let part = whole_word(w);
+            let part = WordPart::whole(w);
             let eip = hw.ireg_rmw(p, sel_p, CsrOp::Write(0));
             let eie = hw.ireg_rmw(p, sel_e, CsrOp::Read);
             file.soft.write_reg(ImsicReg::Eip(part), eip);
@@ -617,6 +657,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
             Some(GuestFile {
                 backing: FileBacking::Emulated,
                 soft,
+                ..
             }) => soft.topei(),
             Some(GuestFile {
                 backing: FileBacking::Hardware(p),
@@ -662,12 +703,9 @@ fn array_selects(word: usize) -> (u16, u16) {
     (0x80 + k, 0xC0 + k)
 }
 
-fn whole_word(word: usize) -> crate::imsic_file::WordPart {
-    crate::imsic_file::WordPart {
-        word,
-        shift: 0,
-        bits: 64,
-    }
+/// 64-bit words of the `eip`/`eie` arrays that a file of `identities` identities uses.
+fn words(identities: u16) -> usize {
+    usize::from(identities).div_ceil(64)
 }
 
 /// `reg` on real file `p`, through the host's XLEN = 64 `vsireg`. A 32-bit register becomes

@@ -4,8 +4,8 @@
 mod common;
 use aia_virt::hvip::VSEIP;
 use aia_virt::{
-    AiaConfig, CsrOp, FileBacking, GuestFileHardware, MmioOp, NestedAia, NoGuestFileHardware,
-    PhysGuestFile, Topei, Vgein, VsContext,
+    AiaConfig, AttachError, CsrOp, FileBacking, GuestFileHardware, MmioOp, NestedAia,
+    NoGuestFileHardware, PhysGuestFile, Topei, Vgein, VsContext,
 };
 use common::{CTX, FakeHardware, HS, VS, VS32, num::*};
 
@@ -28,6 +28,12 @@ fn l1_arm(a: &mut NestedAia<4>, g: u8, id: u64, hw: &mut impl GuestFileHardware)
 
 fn phys(n: u8) -> PhysGuestFile {
     PhysGuestFile::new(n).unwrap()
+}
+
+/// Both migration steps with nothing in between (the host retargets MSIs between them).
+fn lend(a: &mut NestedAia<4>, g: usize, p: PhysGuestFile, hw: &mut FakeHardware) {
+    a.prepare_hardware(g, p, hw).unwrap();
+    a.attach_hardware(g, p, hw).unwrap();
 }
 
 #[test]
@@ -169,7 +175,7 @@ fn without_a_valid_vgein_l2_gets_l1_hvip_and_hvictl_unchanged() {
 fn backed_file_steers_vgein_and_leaves_hvip_to_l1() {
     let mut a = aia();
     let mut hw = FakeHardware::new(255);
-    assert!(a.attach_hardware(2, phys(5), &mut hw));
+    lend(&mut a, 2, phys(5), &mut hw);
     assert_eq!(a.backing(2), Some(FileBacking::Hardware(phys(5))));
     a.set_vgein(Vgein::new(2));
     hw.file(phys(5)).set_eipnum(1);
@@ -181,7 +187,7 @@ fn backed_file_steers_vgein_and_leaves_hvip_to_l1() {
 fn backed_file_interrupts_reach_l2_without_the_engine() {
     let mut a = aia();
     let mut hw = FakeHardware::new(255);
-    a.attach_hardware(1, phys(3), &mut hw);
+    lend(&mut a, 1, phys(3), &mut hw);
     l1_arm(&mut a, 1, 12, &mut hw);
     assert!(
         hw.file(phys(3)).delivery_enabled(),
@@ -219,12 +225,7 @@ fn attach_then_detach_keeps_every_register_of_the_file() {
     a.csr_write(VSIREG, 200, HS, &CTX, sw).unwrap();
     let before = a.emulated_file(3).unwrap().clone();
     hw.file(phys(6)).set_eipnum(9); // stale state in the real file must not leak in
-    assert!(a.attach_hardware(3, phys(6), &mut hw));
-    assert!(!a.attach_hardware(3, phys(7), &mut hw), "already backed");
-    assert!(
-        !a.attach_hardware(1, phys(6), &mut hw),
-        "phys 6 already lent to file 3"
-    );
+    lend(&mut a, 3, phys(6), &mut hw);
     assert_eq!(hw.file(phys(6)), &before);
     a.send_msi(3, 2, &mut hw); // an MSI while backed
     assert_eq!(a.detach_hardware(3, &mut hw), Some(phys(6)));
@@ -243,10 +244,68 @@ fn attach_then_detach_keeps_every_register_of_the_file() {
 }
 
 #[test]
+fn an_msi_reaching_the_real_file_between_prepare_and_attach_survives() {
+    let mut a = aia();
+    let mut hw = FakeHardware::new(255);
+    let sw = &mut NoGuestFileHardware;
+    l1_arm(&mut a, 3, 130, sw);
+    a.send_msi(3, 130, sw);
+    hw.file(phys(6)).set_eipnum(9); // stale, from before the migration
+    a.prepare_hardware(3, phys(6), &mut hw).unwrap();
+    assert!(!hw.file(phys(6)).delivery_enabled(), "delivery off first");
+    // The host now retargets the device: its next MSI lands in the real file.
+    hw.file(phys(6)).set_eipnum(40);
+    a.send_msi(3, 41, &mut hw); // a straggler still emulated into the software file
+    a.attach_hardware(3, phys(6), &mut hw).unwrap();
+    let f = hw.file(phys(6));
+    let pending = |f: &aia_virt::ImsicFile, i: u64| f.pending(f.identity(i).unwrap());
+    assert!(pending(f, 40), "MSI after prepare kept");
+    assert!(pending(f, 41) && pending(f, 130), "saved eip ORed in");
+    assert!(!pending(f, 9), "stale pending bit cleared by prepare");
+    assert!(f.delivery_enabled());
+}
+
+#[test]
+fn attach_needs_a_prepared_free_real_file_and_an_emulated_virtual_one() {
+    let mut a = aia();
+    let mut hw = FakeHardware::new(255);
+    assert_eq!(
+        a.attach_hardware(3, phys(6), &mut hw),
+        Err(AttachError::NotPrepared)
+    );
+    a.prepare_hardware(3, phys(6), &mut hw).unwrap();
+    assert_eq!(
+        a.prepare_hardware(1, phys(6), &mut hw),
+        Err(AttachError::InUse),
+        "phys 6 is being readied for file 3"
+    );
+    assert_eq!(
+        a.attach_hardware(3, phys(7), &mut hw),
+        Err(AttachError::NotPrepared)
+    );
+    a.attach_hardware(3, phys(6), &mut hw).unwrap();
+    assert_eq!(
+        a.prepare_hardware(3, phys(7), &mut hw),
+        Err(AttachError::AlreadyBacked)
+    );
+    assert_eq!(
+        a.prepare_hardware(1, phys(6), &mut hw),
+        Err(AttachError::InUse),
+        "phys 6 already lent to file 3"
+    );
+    for g in [0, 5] {
+        assert_eq!(
+            a.prepare_hardware(g, phys(1), &mut hw),
+            Err(AttachError::NoSuchFile)
+        );
+    }
+}
+
+#[test]
 fn rv32_write_of_an_array_half_on_a_backed_file_changes_only_that_half() {
     let mut a = aia();
     let mut hw = FakeHardware::new(255);
-    a.attach_hardware(1, phys(1), &mut hw);
+    lend(&mut a, 1, phys(1), &mut hw);
     a.set_vgein(Vgein::new(1));
     a.csr_write(VSISELECT, 0xC0, HS, &CTX, &mut hw).unwrap();
     a.csr_write(VSIREG, 0xAAAA_AAAA_5555_5554, HS, &CTX, &mut hw)
@@ -267,7 +326,7 @@ fn rv32_write_of_an_array_half_on_a_backed_file_changes_only_that_half() {
 fn mmio_to_a_backed_file_forwards_only_implemented_identities() {
     let mut a = aia();
     let mut hw = FakeHardware::new(255);
-    a.attach_hardware(2, phys(2), &mut hw);
+    lend(&mut a, 2, phys(2), &mut hw);
     hw.accesses = 0;
     assert_eq!(a.mmio(2, 0, 4, MmioOp::Store(0), &mut hw), Ok(0));
     assert_eq!(a.mmio(2, 0, 4, MmioOp::Store(256), &mut hw), Ok(0));

@@ -368,7 +368,10 @@ fuzz_target!(|input: Input| {
                     let used =
                         (1..=GEILEN).any(|x| aia.backing(x) == Some(FileBacking::Hardware(p)));
                     if !used {
-                        aia.attach_hardware(usize::from(g % 5), p, &mut hw);
+                        let g = usize::from(g % 5);
+                        if aia.prepare_hardware(g, p, &mut hw).is_ok() {
+                            aia.attach_hardware(g, p, &mut hw).unwrap();
+                        }
                     }
                 }
             }
