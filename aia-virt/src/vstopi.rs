@@ -12,12 +12,14 @@ pub const SEI: u16 = 9;
 /// Bits of `vsip`/`vsie` that can exist: 1 (SSI), 5 (STI), 9 (SEI), 13-63.
 pub const VS_INTERRUPTS: u64 = !0x1FFF | (1 << 1) | (1 << 5) | (1 << 9);
 
-/// Default priority order, highest first: the AIA table plus its planned order for 16-23 and
-/// 32-47. Interrupts not listed (0, 4, 8, 14, 15, 24-31, 48-63) rank after all of these in
+/// Default priority order, highest first: the AIA table (AIA M/S-level chapter, "Default
+/// priorities of major interrupts") with its planned order for 16-23 and 32-47. The AIA
+/// reserves 14 as a future local interrupt without placing it; this engine ranks it directly
+/// after 13. Interrupts not listed (0, 4, 8, 15, 24-31, 48-63) rank after all of these in
 /// increasing number, an implementation choice the AIA leaves open.
-const DEFAULT_ORDER: [u8; 35] = [
-    47, 23, 46, 45, 22, 44, 43, 21, 42, 41, 20, 40, 11, 3, 7, 9, 1, 5, 12, 10, 2, 6, 13, 39, 19,
-    38, 37, 18, 36, 35, 17, 34, 33, 16, 32,
+const DEFAULT_ORDER: [u8; 36] = [
+    47, 23, 46, 45, 22, 44, 43, 21, 42, 41, 20, 40, 11, 3, 7, 9, 1, 5, 12, 10, 2, 6, 13, 14, 39,
+    19, 38, 37, 18, 36, 35, 17, 34, 33, 16, 32,
 ];
 
 /// Rank of `irq` in the default order (lower is higher priority).
@@ -313,6 +315,18 @@ mod tests {
         assert!(!above_sei(1) && !above_sei(13) && !above_sei(32) && !above_sei(63));
         assert!(default_rank(23) < default_rank(46));
         assert!(default_rank(13) < default_rank(39));
+    }
+
+    #[test]
+    fn interrupt_14_ranks_directly_after_13_and_above_the_low_local_interrupts() {
+        assert_eq!(default_rank(14), default_rank(13) + 1);
+        assert!(default_rank(14) < default_rank(39) && default_rank(14) < default_rank(35));
+        let v = vstopi(&inputs((1 << 14) | (1 << 16), 0));
+        assert_eq!(
+            v.iid(),
+            14,
+            "vsip 14 and 16 pending at equal priority: 14 wins"
+        );
     }
 
     #[test]
