@@ -136,6 +136,12 @@ impl<M: WordAccess> Provider<M> {
         &self.mem
     }
 
+    /// The shared memory, to write slots directly (every CSR's value after a full drain, when
+    /// no dirty bit is left to clear).
+    pub fn memory_mut(&mut self) -> &mut M {
+        &mut self.mem
+    }
+
     /// Gives the shared memory back.
     pub fn into_inner(self) -> M {
         self.mem

@@ -5,13 +5,18 @@
 //! `cargo bench -p nested-core`
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use nacl_shmem::csr_space::write_slot;
+use nacl_shmem::dirty_bitmap::set_dirty;
+use nacl_shmem::{AccessError, CsrSlot, WordAccess, Xlen};
 use nested_core::gstage::{ShadowConfig, SupportedModes, WalkConfig};
+use nested_core::host::GuestMemory;
 use nested_core::host::PhysicalHart;
 use nested_core::host::real;
 use nested_core::testing::pte::{A, D, R, U, W};
 use nested_core::testing::{SoftHost, Tables, l1_to_l2, l2_to_l1, same};
 use nested_core::{GuestRegs, GuestTrap, NestedConfig, NestedHart, Trap, VirtualMode, cause};
 use std::hint::black_box;
+use std::time::{Duration, Instant};
 
 fn trap(bits: u32) -> Trap {
     Trap {
@@ -139,5 +144,94 @@ fn world_switch(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench, world_switch);
+/// L1's NACL shared memory in the model, word by word (as L1 writes it).
+struct L1Shmem<'a>(&'a mut SoftHost);
+
+const SHMEM: u64 = 0x8000_c000;
+
+impl WordAccess for L1Shmem<'_> {
+    fn xlen(&self) -> Xlen {
+        Xlen::Rv64
+    }
+    fn read_word(&self, offset: usize) -> Result<u64, AccessError> {
+        let mut bytes = [0; 8];
+        self.0
+            .memory
+            .read(SHMEM + offset as u64, &mut bytes)
+            .map_err(|_| AccessError::Fault { offset })?;
+        Ok(u64::from_le_bytes(bytes))
+    }
+    fn write_word(&mut self, offset: usize, value: u64) -> Result<(), AccessError> {
+        self.0
+            .memory
+            .write(SHMEM + offset as u64, &value.to_le_bytes())
+            .map_err(|_| AccessError::Fault { offset })
+    }
+}
+
+/// NACL sync_sret with 10 dirty CSRs: the sync, the SRET area, the entry into L2. Only the
+/// sync_sret is timed; L1's batched writes before it and L2's exit after it are not.
+fn nacl_sync_sret(c: &mut Criterion) {
+    let shadow = ShadowConfig {
+        l1_walk: WalkConfig::default(),
+        host_svvptc: false,
+        first_vmid: 1,
+        shadow_modes: SupportedModes {
+            sv32x4: false,
+            sv39x4: true,
+            sv48x4: true,
+            sv57x4: false,
+        },
+    };
+    let mut hart: NestedHart<4> = NestedHart::new(NestedConfig::rv64(), shadow, 0);
+    let mut host = Box::new(SoftHost::new());
+    host.cpu.write_csr(real::VSTVEC, 0x8040_0000);
+    let mut regs = GuestRegs::default();
+    regs.x[31] = 8 << 60 | 1 << 44 | 0x8_0004;
+    hart.emulate(&trap(csrrw(0x680)), &mut regs, &mut *host);
+    hart.nacl_set_shmem(Some(SHMEM), &mut *host)
+        .expect("shared memory set");
+    let dirty: [(u16, u64); 10] = [
+        (0x600, 1 << 7),
+        (0x602, 0xb1ff),
+        (0x603, 0x444),
+        (0x645, 0x40),
+        (0x605, 1000),
+        (0x200, 1 << 8),
+        (0x205, 0x3000),
+        (0x240, 7),
+        (0x241, 0x1000),
+        (0x280, 0),
+    ];
+    let ecall = GuestTrap {
+        code: 10,
+        interrupt: false,
+        tval: 0,
+        htval: 0,
+        htinst: 0,
+        gva: false,
+        supervisor: true,
+    };
+    c.bench_function("nacl_sync_sret_with_10_dirty_csrs", |b| {
+        b.iter_custom(|iterations| {
+            let mut timed = Duration::ZERO;
+            for _ in 0..iterations {
+                let mut l1 = L1Shmem(&mut host);
+                for (csr, value) in dirty {
+                    let slot = CsrSlot::from_csr(csr).expect("a NACL CSR");
+                    write_slot(&mut l1, slot, value).expect("in memory");
+                    set_dirty(&mut l1, slot).expect("in memory");
+                }
+                let start = Instant::now();
+                let outcome = hart.nacl_sync_sret(&mut regs, &mut *host);
+                timed += start.elapsed();
+                assert!(outcome.is_ok() && hart.in_guest(), "{outcome:?}");
+                hart.handle_guest_trap(&ecall, &mut regs, &mut *host);
+            }
+            timed
+        })
+    });
+}
+
+criterion_group!(benches, bench, world_switch, nacl_sync_sret);
 criterion_main!(benches);

@@ -19,6 +19,7 @@ use crate::csr::number::HSTATUS;
 use crate::hart::{GuestRegs, NestedHart, Outcome};
 use crate::host::{FramePool, GuestMemory, Host, HostParts, L1AddressMap, MemError, PhysicalHart};
 use crate::remote_fence::RemoteFence;
+use nacl_shmem::csr_space::write_slot;
 use nacl_shmem::hfence::{Fence, HfenceRequest, PageRange};
 use nacl_shmem::provider::{CsrTarget, HfenceTarget};
 use nacl_shmem::{AccessError, CSR_SYNC_ORDER, CsrSlot, Provider, WordAccess};
@@ -325,13 +326,13 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         }
     }
 
-    /// Writes every implemented CSR's architectural value into its slot.
+    /// Writes every implemented CSR's architectural value into its slot. Dirty bits are left
+    /// alone: a bit still set can only apply the value just written, the current one.
     fn write_back_all<M: WordAccess>(&self, provider: &mut Provider<M>) -> Result<(), AccessError> {
+        let memory = provider.memory_mut();
         for row in TABLE.iter().filter(|row| row.exists(self.config())) {
-            if let (Some(slot), Ok(value)) =
-                (CsrSlot::from_csr(row.number), self.csrs.read(row.number, 0))
-            {
-                provider.write_back_csr(slot, value)?;
+            if let Some(slot) = CsrSlot::from_csr(row.number) {
+                write_slot(memory, slot, self.csrs.read_row(row, 0))?;
             }
         }
         Ok(())

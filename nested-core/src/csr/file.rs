@@ -62,6 +62,11 @@ impl VirtualCsrs {
     /// Reads CSR `number` as L1 would; `now` is the `time` CSR, for hip.VSTIP under Sstc.
     pub fn read(&self, number: u16, now: u64) -> Result<u64, CsrError> {
         let row = self.row(number).ok_or(CsrError::Absent)?;
+        Ok(self.read_row(row, now))
+    }
+
+    /// Reads the CSR of `row` (one of this configuration's) as L1 would.
+    pub(crate) fn read_row(&self, row: &CsrRow, now: u64) -> u64 {
         let full = match row.rule {
             Rule::Hstatus => self.get(Slot::Hstatus) | self.read_only_xl(HSTATUS_VSXL_SHIFT),
             Rule::Vsstatus => self.vsstatus(),
@@ -70,7 +75,7 @@ impl VirtualCsrs {
             Rule::Vsie => (self.get(Slot::Hie) & self.get(Slot::Hideleg) & VS_INTERRUPTS) >> 1,
             _ => self.get(row.slot),
         };
-        Ok(self.view(row.half, full))
+        self.view(row.half, full)
     }
 
     /// Writes `value` to CSR `number` as L1 would: the CSR then holds the legal value the
