@@ -511,7 +511,8 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
     /// "without a guest interrupt file"). Whenever L1's VGEIN is nonzero but the real one is 0,
     /// `hvictl` is adjusted so that the real `vstopi` candidate 2 (which needs VGEIN = 0)
     /// gives exactly what L1's candidates 1 or 3 give: IID = 9 with IPRIO = the file's
-    /// `vstopei` identity when the emulated file signals, else IID/IPRIO that disable
+    /// `vstopei` identity when the projected VSEIP is set (by the file's signal or by L1's own
+    /// `hvip`) and that identity is nonzero, else IID/IPRIO that disable
     /// candidate 2 (SEI at 256). Two limits remain: IPRIO holds at most 255, so a file identity
     /// above 255 competes as 255; and with L1's VTI = 1 and IID != 9 the file priority cannot
     /// be carried (SEI competes at 256).
@@ -536,14 +537,18 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
             out.vgein = p.get();
             return out;
         }
+        if file.is_some_and(|f| f.soft.signal()) {
+            out.hvip |= VSEIP;
+        }
+        // L1's candidate 1 needs only a pending SEI and vstopei != 0 (topei ignores
+        // eidelivery), so L1's own hvip.VSEIP takes its priority from the file too.
         let top = match file {
-            Some(GuestFile { soft, .. }) if soft.signal() => soft.topei().identity(),
+            Some(GuestFile { soft, .. }) if out.hvip & VSEIP != 0 => soft.topei().identity(),
             _ => None,
         };
         let h = self.hvictl;
         out.hvictl = match top {
             Some(id) => {
-                out.hvip |= VSEIP;
                 if !h.vti() || h.iid() == SEI {
                     let iprio = u8::try_from(id.get()).unwrap_or(u8::MAX);
                     h.with_iid_iprio(SEI, iprio).bits()

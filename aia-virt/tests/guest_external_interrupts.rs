@@ -4,8 +4,8 @@
 mod common;
 use aia_virt::hvip::VSEIP;
 use aia_virt::{
-    AiaConfig, AttachError, CsrOp, FileBacking, GuestFileHardware, MmioOp, NestedAia,
-    NoGuestFileHardware, PhysGuestFile, Topei, Vgein, VsContext,
+    AiaConfig, AttachError, CsrOp, FileBacking, GuestFileHardware, L2Interrupts, MmioOp, NestedAia,
+    NoGuestFileHardware, PhysGuestFile, Topei, Vgein, VsContext, Vstopi,
 };
 use common::{CTX, FakeHardware, HS, VS, VS32, num::*};
 
@@ -405,6 +405,56 @@ fn l2_projection_keeps_sei_at_256_when_l1_vgein_is_nonzero_without_a_signalling_
         "with VGEIN = 0 L1 sees candidate 2"
     );
     assert_eq!(a.l2_interrupts().hvictl, (1 << 8) | (9 << 16) | 4);
+}
+
+/// What the real hart shows L2 once the host loads `l2` with the real VGEIN = 0: a GEILEN = 0
+/// instance holding exactly those CSRs.
+fn real_vstopi(l2: &L2Interrupts, ctx: &VsContext) -> Vstopi {
+    assert_eq!(l2.vgein, 0);
+    let mut real = NestedAia::<0>::new(AiaConfig::new(255)).unwrap();
+    let hw = &mut NoGuestFileHardware;
+    let regs = [
+        (HVIEN, l2.hvien),
+        (HVIP, l2.hvip),
+        (HVICTL, l2.hvictl),
+        (HVIPRIO1, l2.hviprio1),
+        (HVIPRIO2, l2.hviprio2),
+    ];
+    for (n, v) in regs {
+        real.csr_rmw(n, CsrOp::Write(v), HS, &CTX, hw).unwrap();
+    }
+    real.vstopi(ctx, hw)
+}
+
+#[test]
+fn l1_hvip_vseip_takes_the_file_priority_in_l2_projection_even_with_delivery_off() {
+    let mut a = aia();
+    let hw = &mut NoGuestFileHardware;
+    l1_arm(&mut a, 2, 30, hw);
+    a.send_msi(2, 30, hw);
+    a.set_vgein(Vgein::new(2));
+    a.csr_write(VSISELECT, 0x70, HS, &CTX, hw).unwrap();
+    a.csr_write(VSIREG, 0, HS, &CTX, hw).unwrap(); // eidelivery off: the file does not signal
+    a.csr_write(HVIP, VSEIP, HS, &CTX, hw).unwrap(); // L1 raises VSEI itself
+    a.csr_write(HVICTL, 1 << 8, HS, &CTX, hw).unwrap(); // IPRIOM
+    a.csr_write(HVIPRIO1, 40 << 24, HS, &CTX, hw).unwrap(); // STI at 40
+    let ctx = VsContext {
+        hideleg: (1 << 10) | (1 << 6),
+        vsie: (1 << 9) | (1 << 5),
+        vstimer_pending: true,
+        ..CTX
+    };
+    let l1 = a.vstopi(&ctx, hw);
+    assert_eq!(
+        (l1.iid(), l1.iprio()),
+        (9, 30),
+        "candidate 1: SEI at vstopei 30"
+    );
+    assert_eq!(
+        real_vstopi(&a.l2_interrupts(), &ctx),
+        l1,
+        "L2 sees what L1 sees"
+    );
 }
 
 #[test]
