@@ -35,11 +35,12 @@ pub enum ImsicReg {
 pub enum VsSelect {
     /// A register of the guest file that `hstatus.VGEIN` selects.
     File(ImsicReg),
-    /// An inaccessible register: 0x30-0x3F always, 0x70-0xFF without a valid VGEIN, and (this
-    /// engine's choice for the reserved rest of the space) every other value.
+    /// An inaccessible register: 0x30-0x3F always, 0x70-0xFF without a valid VGEIN.
     Inaccessible,
     /// An odd `eip`/`eie` number while XLEN = 64: the register does not exist.
     Absent,
+    /// A value reserved for other extensions (0x00-0x2F, 0x40-0x6F, 0x100-0x1FF).
+    Reserved,
 }
 
 /// Decodes a select in 0x70..=0xFF into a file register for `xlen`; `None` outside that range.
@@ -70,9 +71,10 @@ pub fn imsic_reg(select: u64, xlen: Xlen) -> Option<VsSelect> {
 /// AIA "CSRs", "Hypervisor and VS CSRs": 0x30-0x3F inaccessible; 0x70-0xFF the guest file only
 /// when VGEIN is a valid guest file number; other values reserved.
 pub fn decode(vsiselect: u64, xlen: Xlen, file_accessible: bool) -> VsSelect {
-    match imsic_reg(vsiselect, xlen) {
-        Some(select) if file_accessible => select,
-        _ => VsSelect::Inaccessible,
+    match (imsic_reg(vsiselect, xlen), vsiselect) {
+        (Some(select), _) if file_accessible => select,
+        (Some(_), _) | (None, 0x30..=0x3F) => VsSelect::Inaccessible,
+        (None, _) => VsSelect::Reserved,
     }
 }
 
@@ -84,6 +86,7 @@ mod tests {
     fn iprio_selects_are_inaccessible_at_vs_level() {
         for s in 0x30..=0x3F {
             assert_eq!(decode(s, Xlen::Rv64, true), VsSelect::Inaccessible);
+            assert_eq!(decode(s, Xlen::Rv64, false), VsSelect::Inaccessible);
         }
     }
 
@@ -132,9 +135,10 @@ mod tests {
     }
 
     #[test]
-    fn selects_outside_the_defined_ranges_are_inaccessible() {
+    fn selects_outside_the_defined_ranges_are_reserved_with_or_without_a_file() {
         for s in [0, 0x2F, 0x40, 0x6F, 0x100, 0x1FF, u64::MAX] {
-            assert_eq!(decode(s, Xlen::Rv64, true), VsSelect::Inaccessible);
+            assert_eq!(decode(s, Xlen::Rv64, true), VsSelect::Reserved);
+            assert_eq!(decode(s, Xlen::Rv32, false), VsSelect::Reserved);
         }
     }
 }

@@ -119,6 +119,13 @@ fn blocked(origin: Origin) -> CsrTrap {
     }
 }
 
+/// Trap for `vsireg`/`sireg` with a reserved `vsiselect` (from VU it is virtual-instruction
+/// before this). AIA "Changes for RC5": VS access to `sireg` then "should preferably raise an
+/// illegal instruction exception"; QEMU answers virtual-instruction instead.
+const fn reserved_select() -> CsrTrap {
+    CsrTrap::IllegalInstruction
+}
+
 /// The access rules that do not depend on the selected register. Priv spec, hypervisor
 /// chapter, "Trap Cause Codes"; AIA "CSRs", "Hypervisor and VS CSRs" and "state-enable CSRs".
 fn check_privilege(
@@ -441,6 +448,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         let reg = match decode(self.vsiselect, xlen, g.is_some()) {
             VsSelect::File(reg) => reg,
             VsSelect::Inaccessible | VsSelect::Absent => return Err(blocked(origin)),
+            VsSelect::Reserved => return Err(reserved_select()),
         };
         let op = narrow(op, xlen);
         let file = g.and_then(|g| self.file_mut(g)).ok_or(blocked(origin))?;

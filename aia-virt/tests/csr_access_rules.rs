@@ -158,14 +158,24 @@ fn vsireg_with_an_iprio_select_is_illegal_from_hs_and_virtual_from_vs() {
 }
 
 #[test]
-fn vsireg_with_a_reserved_select_is_inaccessible() {
+fn vsireg_with_a_reserved_select_is_illegal_from_hs_and_from_vs() {
     let mut a = aia();
-    a.set_vgein(Vgein::new(1));
-    for sel in [0, 0x40, 0x6F, 0x100, 0x1FF] {
-        write(&mut a, VSISELECT, sel, HS).unwrap();
-        assert_eq!(read(&mut a, VSIREG, HS), IL, "{sel:#x}");
-        assert_eq!(read(&mut a, SIREG, VS), VI, "{sel:#x}");
+    for vgein in [1, 0] {
+        a.set_vgein(Vgein::new(vgein));
+        for sel in [0, 0x2F, 0x40, 0x6F, 0x100, 0x1FF] {
+            write(&mut a, VSISELECT, sel, HS).unwrap();
+            assert_eq!(read(&mut a, VSIREG, HS), IL, "{sel:#x}");
+            assert_eq!(read(&mut a, SIREG, VS), IL, "{sel:#x}");
+            assert_eq!(read(&mut a, SIREG, VS32), IL, "{sel:#x}");
+            assert_eq!(
+                read(&mut a, SIREG, VU),
+                VI,
+                "{sel:#x}: VU is always virtual"
+            );
+        }
     }
+    let o = with_stateen(Hstateen0::all() - Hstateen0::CSRIND);
+    assert_eq!(read(&mut a, SIREG, o), VI, "stateen takes precedence");
 }
 
 #[test]

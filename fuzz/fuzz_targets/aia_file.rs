@@ -288,11 +288,18 @@ fuzz_target!(|input: Input| {
                     }
                     _ => None,
                 };
+                let reserved = !matches!(sel, 0x30..=0x3F | 0x70..=0xFF);
                 match (o, want) {
                     (Origin::L1User, _) => {
                         assert_eq!(got, Err(CsrError::Trap(CsrTrap::IllegalInstruction)))
                     }
+                    (Origin::L2User { .. }, _) => assert_eq!(got, blocked(o), "{op:?}"),
                     (_, Some(v)) => assert_eq!(got, Ok(v), "{op:?}"),
+                    (_, None) if reserved => assert_eq!(
+                        got,
+                        Err(CsrError::Trap(CsrTrap::IllegalInstruction)),
+                        "{op:?}"
+                    ),
                     (_, None) => assert_eq!(got, blocked(o), "{op:?}"),
                 }
             }
