@@ -69,9 +69,9 @@ fn bench(c: &mut Criterion) {
     let hw = &mut NoGuestFileHardware;
     let ctx = VsContext::default();
     aia.set_vgein(Vgein::new(1));
-    aia.csr_write(0x250, 0xC0 + 2 * 31, Origin::L1Supervisor, &ctx, hw)
+    aia.write_then_read(0x250, 0xC0 + 2 * 31, Origin::L1Supervisor, &ctx, hw)
         .unwrap();
-    aia.csr_write(0x251, !0, Origin::L1Supervisor, &ctx, hw)
+    aia.write_then_read(0x251, !0, Origin::L1Supervisor, &ctx, hw)
         .unwrap();
     c.bench_function("nested_aia/mmio_msi_then_vstopei_claim/2047ids", |b| {
         b.iter(|| {

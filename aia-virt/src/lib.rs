@@ -4,26 +4,29 @@
 //! L1 (a guest hypervisor in real VS-mode) believes it owns the AIA's hypervisor CSRs and
 //! GEILEN guest interrupt files. [`NestedAia`] holds that state for one L1 hart:
 //!
-//! - [`NestedAia::csr_rmw`] (and `csr_read`/`csr_write`) performs one CSR instruction on an AIA
-//!   CSR for L1 or L2 and returns what rd gets, or the exact trap ([`CsrTrap`]);
+//! - [`NestedAia::csr_rmw`] performs one CSR instruction on an AIA CSR for L1 or L2 and returns
+//!   what rd gets, or the exact trap ([`CsrTrap`]); `csr_read` and `write_then_read` are
+//!   shorthands for setting up state and checking it, not for emulating an instruction;
 //! - [`NestedAia::mmio`] handles a trapped access to a virtual guest file's 4 KiB page;
 //! - [`NestedAia::sgei_pending`], [`NestedAia::hgeip`], [`NestedAia::vstopi`] answer what L1
 //!   must see, and [`NestedAia::l2_interrupts`] what the host loads into the real `hvip`,
 //!   `hvictl` and `hstatus.VGEIN` to run L2;
 //! - each virtual guest file is emulated ([`ImsicFile`]) or backed by a real guest file the
-//!   host lends ([`NestedAia::prepare_hardware`] then [`NestedAia::attach_hardware`], [`GuestFileHardware`]).
+//!   host lends ([`NestedAia::prepare_hardware`], then [`NestedAia::attach_hardware`];
+//!   [`GuestFileHardware`]).
 //!
 //! ```
 //! use aia_virt::{AiaConfig, CsrOp, NestedAia, NoGuestFileHardware, Origin, Vgein, VsContext};
 //! let mut aia = NestedAia::<4>::new(AiaConfig::new(255)).unwrap();
 //! let (ctx, mut hw) = (VsContext::default(), NoGuestFileHardware);
 //! aia.set_vgein(Vgein::new(2));
-//! aia.csr_write(0x250, 0xC0, Origin::L1Supervisor, &ctx, &mut hw).unwrap(); // vsiselect = eie0
-//! aia.csr_write(0x251, 1 << 7, Origin::L1Supervisor, &ctx, &mut hw).unwrap(); // enable 7
+//! let l1 = Origin::L1Supervisor;
+//! aia.csr_rmw(0x250, CsrOp::Write(0xC0), l1, &ctx, &mut hw).unwrap(); // vsiselect = eie0
+//! aia.csr_rmw(0x251, CsrOp::Write(1 << 7), l1, &ctx, &mut hw).unwrap(); // enable 7
 //! aia.mmio(2, 0, 4, aia_virt::MmioOp::Store(7), &mut hw).unwrap(); // MSI 7 to file 2
-//! let top = aia.csr_rmw(0x25C, CsrOp::Write(0), Origin::L1Supervisor, &ctx, &mut hw).unwrap();
+//! let top = aia.csr_rmw(0x25C, CsrOp::Write(0), l1, &ctx, &mut hw).unwrap();
 //! assert_eq!(top, (7 << 16) | 7); // claimed
-//! assert_eq!(aia.csr_read(0x25C, Origin::L1Supervisor, &ctx, &mut hw), Ok(0));
+//! assert_eq!(aia.csr_read(0x25C, l1, &ctx, &mut hw), Ok(0));
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]

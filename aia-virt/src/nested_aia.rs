@@ -360,9 +360,10 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         self.csr_rmw(number, CsrOp::Read, origin, ctx, hw)
     }
 
-    /// Writes `value` to CSR `number` (CSRRW) and returns the value it reads back afterwards
-    /// (for `vstopei`, the next interrupt after the claim).
-    pub fn csr_write(
+    /// Writes `value` to CSR `number` (CSRRW), then reads it again, and returns that second
+    /// read: the value kept after WARL legalisation (for `vstopei`, the next interrupt after the
+    /// claim). Not what rd gets: a CSR instruction goes through [`NestedAia::csr_rmw`].
+    pub fn write_then_read(
         &mut self,
         number: u16,
         value: u64,

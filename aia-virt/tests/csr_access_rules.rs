@@ -21,7 +21,7 @@ fn rmw(a: &mut NestedAia<4>, n: u16, op: CsrOp, o: Origin) -> Result<u64, CsrErr
 }
 
 fn write(a: &mut NestedAia<4>, n: u16, v: u64, o: Origin) -> Result<u64, CsrError> {
-    a.csr_write(n, v, o, &CTX, &mut NoGuestFileHardware)
+    a.write_then_read(n, v, o, &CTX, &mut NoGuestFileHardware)
 }
 
 fn read(a: &mut NestedAia<4>, n: u16, o: Origin) -> Result<u64, CsrError> {
@@ -47,7 +47,7 @@ fn hvip_high_bits_are_read_only_zero_where_hvien_is() {
     let mut cfg = AiaConfig::new(63);
     cfg.hvien_writable = 1 << 13;
     let mut a = NestedAia::<1>::new(cfg).unwrap();
-    let w = a.csr_write(HVIP, !0, HS, &CTX, &mut NoGuestFileHardware);
+    let w = a.write_then_read(HVIP, !0, HS, &CTX, &mut NoGuestFileHardware);
     assert_eq!(w, Ok((1 << 13) | 0x444));
 }
 
@@ -59,7 +59,7 @@ fn hvictl_write_reads_back_only_its_fields() {
     cfg.iid_bits = 6;
     let mut b = NestedAia::<1>::new(cfg).unwrap();
     assert_eq!(
-        b.csr_write(HVICTL, !0, HS, &CTX, &mut NoGuestFileHardware),
+        b.write_then_read(HVICTL, !0, HS, &CTX, &mut NoGuestFileHardware),
         Ok(0x403F_03FF)
     );
 }
@@ -77,7 +77,7 @@ fn hgeie_writable_bits_are_1_to_geilen() {
     assert_eq!(write(&mut a, HGEIE, !0, HS), Ok(0b1_1110));
     let mut none = NestedAia::<0>::new(AiaConfig::new(63)).unwrap();
     assert_eq!(
-        none.csr_write(HGEIE, !0, HS, &CTX, &mut NoGuestFileHardware),
+        none.write_then_read(HGEIE, !0, HS, &CTX, &mut NoGuestFileHardware),
         Ok(0)
     );
 }
@@ -228,7 +228,7 @@ fn rv32_code_moves_32_bits_per_array_register() {
     a.set_vgein(Vgein::new(1));
     write(&mut a, VSISELECT, 0xC1, HS).unwrap();
     assert_eq!(
-        a.csr_write(SIREG, !0, VS32, &CTX, &mut NoGuestFileHardware),
+        a.write_then_read(SIREG, !0, VS32, &CTX, &mut NoGuestFileHardware),
         Ok(0xFFFF_FFFF)
     );
     write(&mut a, VSISELECT, 0xC0, HS).unwrap();

@@ -17,12 +17,12 @@ fn aia() -> NestedAia<4> {
 fn l1_arm(a: &mut NestedAia<4>, g: u8, id: u64, hw: &mut impl GuestFileHardware) {
     let old = a.vgein();
     a.set_vgein(Vgein::new(u64::from(g)));
-    a.csr_write(VSISELECT, 0xC0 + 2 * (id / 64), HS, &CTX, hw)
+    a.write_then_read(VSISELECT, 0xC0 + 2 * (id / 64), HS, &CTX, hw)
         .unwrap();
     a.csr_rmw(VSIREG, CsrOp::Set(1 << (id % 64)), HS, &CTX, hw)
         .unwrap();
-    a.csr_write(VSISELECT, 0x70, HS, &CTX, hw).unwrap();
-    a.csr_write(VSIREG, 1, HS, &CTX, hw).unwrap();
+    a.write_then_read(VSISELECT, 0x70, HS, &CTX, hw).unwrap();
+    a.write_then_read(VSIREG, 1, HS, &CTX, hw).unwrap();
     a.set_vgein(old);
 }
 
@@ -53,8 +53,8 @@ fn a_file_with_delivery_off_does_not_assert_its_hgeip_bit() {
     let hw = &mut NoGuestFileHardware;
     l1_arm(&mut a, 1, 5, hw);
     a.set_vgein(Vgein::new(1));
-    a.csr_write(VSISELECT, 0x70, HS, &CTX, hw).unwrap();
-    a.csr_write(VSIREG, 0, HS, &CTX, hw).unwrap();
+    a.write_then_read(VSISELECT, 0x70, HS, &CTX, hw).unwrap();
+    a.write_then_read(VSIREG, 0, HS, &CTX, hw).unwrap();
     a.send_msi(1, 5, hw);
     assert_eq!(a.hgeip(hw), 0);
     assert_eq!(
@@ -71,9 +71,9 @@ fn sgei_is_pending_for_l1_only_for_files_with_their_hgeie_bit() {
     l1_arm(&mut a, 2, 7, hw);
     a.send_msi(2, 7, hw);
     assert!(!a.sgei_pending(hw));
-    a.csr_write(HGEIE, 1 << 1, HS, &CTX, hw).unwrap();
+    a.write_then_read(HGEIE, 1 << 1, HS, &CTX, hw).unwrap();
     assert!(!a.sgei_pending(hw));
-    a.csr_write(HGEIE, 1 << 2, HS, &CTX, hw).unwrap();
+    a.write_then_read(HGEIE, 1 << 2, HS, &CTX, hw).unwrap();
     assert!(a.sgei_pending(hw));
 }
 
@@ -101,8 +101,9 @@ fn vstopi_takes_sei_priority_from_the_selected_guest_file() {
     l1_arm(&mut a, 1, 200, hw);
     a.send_msi(1, 200, hw);
     a.set_vgein(Vgein::new(1));
-    a.csr_write(HVICTL, 1 << 8, HS, &CTX, hw).unwrap(); // IPRIOM
-    a.csr_write(HVIPRIO1, 100 << 24, HS, &CTX, hw).unwrap(); // STI priority 100
+    a.write_then_read(HVICTL, 1 << 8, HS, &CTX, hw).unwrap(); // IPRIOM
+    a.write_then_read(HVIPRIO1, 100 << 24, HS, &CTX, hw)
+        .unwrap(); // STI priority 100
     let ctx = VsContext {
         hideleg: (1 << 10) | (1 << 6),
         vsie: 0x222,
@@ -153,7 +154,7 @@ fn emulated_file_leaves_an_l1_vti_injection_alone() {
     a.set_vgein(Vgein::new(1));
     a.send_msi(1, 3, hw);
     let l1_hvictl = (1 << 30) | (40 << 16) | 5;
-    a.csr_write(HVICTL, l1_hvictl, HS, &CTX, hw).unwrap();
+    a.write_then_read(HVICTL, l1_hvictl, HS, &CTX, hw).unwrap();
     let l2 = a.l2_interrupts();
     assert_eq!((l2.hvictl, l2.hvip & VSEIP), (l1_hvictl, VSEIP));
 }
@@ -162,8 +163,10 @@ fn emulated_file_leaves_an_l1_vti_injection_alone() {
 fn without_a_valid_vgein_l2_gets_l1_hvip_and_hvictl_unchanged() {
     let mut a = aia();
     let hw = &mut NoGuestFileHardware;
-    a.csr_write(HVIP, VSEIP | (1 << 2), HS, &CTX, hw).unwrap();
-    a.csr_write(HVICTL, (9 << 16) | 4, HS, &CTX, hw).unwrap();
+    a.write_then_read(HVIP, VSEIP | (1 << 2), HS, &CTX, hw)
+        .unwrap();
+    a.write_then_read(HVICTL, (9 << 16) | 4, HS, &CTX, hw)
+        .unwrap();
     let l2 = a.l2_interrupts();
     assert_eq!(
         (l2.vgein, l2.hvip, l2.hvictl),
@@ -221,8 +224,8 @@ fn attach_then_detach_keeps_every_register_of_the_file() {
     a.send_msi(3, 130, sw);
     a.send_msi(3, 77, sw);
     a.set_vgein(Vgein::new(3));
-    a.csr_write(VSISELECT, 0x72, HS, &CTX, sw).unwrap();
-    a.csr_write(VSIREG, 200, HS, &CTX, sw).unwrap();
+    a.write_then_read(VSISELECT, 0x72, HS, &CTX, sw).unwrap();
+    a.write_then_read(VSIREG, 200, HS, &CTX, sw).unwrap();
     let before = a.emulated_file(3).unwrap().clone();
     hw.file(phys(6)).set_eipnum(9); // stale state in the real file must not leak in
     lend(&mut a, 3, phys(6), &mut hw);
@@ -307,15 +310,18 @@ fn rv32_write_of_an_array_half_on_a_backed_file_changes_only_that_half() {
     let mut hw = FakeHardware::new(255);
     lend(&mut a, 1, phys(1), &mut hw);
     a.set_vgein(Vgein::new(1));
-    a.csr_write(VSISELECT, 0xC0, HS, &CTX, &mut hw).unwrap();
-    a.csr_write(VSIREG, 0xAAAA_AAAA_5555_5554, HS, &CTX, &mut hw)
+    a.write_then_read(VSISELECT, 0xC0, HS, &CTX, &mut hw)
         .unwrap();
-    a.csr_write(SISELECT, 0xC1, VS32, &CTX, &mut hw).unwrap();
+    a.write_then_read(VSIREG, 0xAAAA_AAAA_5555_5554, HS, &CTX, &mut hw)
+        .unwrap();
+    a.write_then_read(SISELECT, 0xC1, VS32, &CTX, &mut hw)
+        .unwrap();
     assert_eq!(
-        a.csr_write(SIREG, 0x1234_5678, VS32, &CTX, &mut hw),
+        a.write_then_read(SIREG, 0x1234_5678, VS32, &CTX, &mut hw),
         Ok(0x1234_5678)
     );
-    a.csr_write(VSISELECT, 0xC0, HS, &CTX, &mut hw).unwrap();
+    a.write_then_read(VSISELECT, 0xC0, HS, &CTX, &mut hw)
+        .unwrap();
     assert_eq!(
         a.csr_read(VSIREG, HS, &CTX, &mut hw),
         Ok(0x1234_5678_5555_5554)
@@ -374,8 +380,8 @@ fn l2_projection_keeps_sei_at_256_when_l1_vgein_is_nonzero_without_a_signalling_
     let mut a = aia();
     let hw = &mut NoGuestFileHardware;
     // L1: VSEIP by hvip, hvictl IID = 9 IPRIO = 4 (meaningful to L1 only with VGEIN = 0).
-    a.csr_write(HVIP, VSEIP, HS, &CTX, hw).unwrap();
-    a.csr_write(HVICTL, (1 << 8) | (9 << 16) | 4, HS, &CTX, hw)
+    a.write_then_read(HVIP, VSEIP, HS, &CTX, hw).unwrap();
+    a.write_then_read(HVICTL, (1 << 8) | (9 << 16) | 4, HS, &CTX, hw)
         .unwrap();
     let ctx = VsContext {
         hideleg: 1 << 10,
@@ -433,11 +439,11 @@ fn l1_hvip_vseip_takes_the_file_priority_in_l2_projection_even_with_delivery_off
     l1_arm(&mut a, 2, 30, hw);
     a.send_msi(2, 30, hw);
     a.set_vgein(Vgein::new(2));
-    a.csr_write(VSISELECT, 0x70, HS, &CTX, hw).unwrap();
-    a.csr_write(VSIREG, 0, HS, &CTX, hw).unwrap(); // eidelivery off: the file does not signal
-    a.csr_write(HVIP, VSEIP, HS, &CTX, hw).unwrap(); // L1 raises VSEI itself
-    a.csr_write(HVICTL, 1 << 8, HS, &CTX, hw).unwrap(); // IPRIOM
-    a.csr_write(HVIPRIO1, 40 << 24, HS, &CTX, hw).unwrap(); // STI at 40
+    a.write_then_read(VSISELECT, 0x70, HS, &CTX, hw).unwrap();
+    a.write_then_read(VSIREG, 0, HS, &CTX, hw).unwrap(); // eidelivery off: the file does not signal
+    a.write_then_read(HVIP, VSEIP, HS, &CTX, hw).unwrap(); // L1 raises VSEI itself
+    a.write_then_read(HVICTL, 1 << 8, HS, &CTX, hw).unwrap(); // IPRIOM
+    a.write_then_read(HVIPRIO1, 40 << 24, HS, &CTX, hw).unwrap(); // STI at 40
     let ctx = VsContext {
         hideleg: (1 << 10) | (1 << 6),
         vsie: (1 << 9) | (1 << 5),
@@ -461,7 +467,7 @@ fn l1_hvip_vseip_takes_the_file_priority_in_l2_projection_even_with_delivery_off
 fn l2_projection_silences_iprio_of_a_vti_no_interrupt_marker() {
     let mut a = aia();
     let hw = &mut NoGuestFileHardware;
-    a.csr_write(HVICTL, (1 << 30) | (9 << 16) | 7, HS, &CTX, hw)
+    a.write_then_read(HVICTL, (1 << 30) | (9 << 16) | 7, HS, &CTX, hw)
         .unwrap();
     a.set_vgein(Vgein::new(1));
     assert_eq!(a.l2_interrupts().hvictl, (1 << 30) | (9 << 16));
@@ -472,7 +478,7 @@ fn l1_vti_injection_of_a_chosen_iid_and_priority_shows_in_vstopi() {
     let mut a = aia();
     let hw = &mut NoGuestFileHardware;
     let hvictl = (1 << 30) | (12 << 16) | (1 << 8) | 0x30;
-    a.csr_write(HVICTL, hvictl, HS, &CTX, hw).unwrap();
+    a.write_then_read(HVICTL, hvictl, HS, &CTX, hw).unwrap();
     assert_eq!(a.csr_read(VSTOPI, HS, &CTX, hw), Ok((12 << 16) | 0x30));
     assert!(a.hvictl().traps_vs_interrupt_csrs());
     assert_eq!(

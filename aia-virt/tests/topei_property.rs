@@ -236,7 +236,8 @@ fn run(n: u16, steps: &[Step]) -> Result<(), TestCaseError> {
             } => {
                 let o = origin(o);
                 let number = if o.from_l2() { SIREG } else { VSIREG };
-                aia.csr_write(VSISELECT, select, HS, &CTX, hw).unwrap();
+                aia.write_then_read(VSISELECT, select, HS, &CTX, hw)
+                    .unwrap();
                 let got = aia.csr_rmw(number, op, o, &CTX, hw);
                 let rv32 = o == VS32;
                 let want = match (valid, select & 0x1FF) {

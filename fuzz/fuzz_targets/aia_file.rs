@@ -276,7 +276,7 @@ fuzz_target!(|input: Input| {
                 };
                 let o = origin_of(origin);
                 let cop = op_of(kind, value);
-                aia.csr_write(0x250, u64::from(select), hs, &ctx, &mut hw)
+                aia.write_then_read(0x250, u64::from(select), hs, &ctx, &mut hw)
                     .unwrap();
                 let number = if o.from_l2() { 0x151 } else { 0x251 };
                 let got = aia.csr_rmw(number, cop, o, &ctx, &mut hw);
@@ -356,8 +356,8 @@ fuzz_target!(|input: Input| {
                     Some(b) if t & 0x80 != 0 => (b + u64::from(t % 3)).saturating_sub(1),
                     _ => u64::from(t % 80),
                 };
-                aia.csr_write(0x250, 0x72, hs, &ctx, &mut hw).unwrap();
-                let got = aia.csr_write(0x251, t, hs, &ctx, &mut hw);
+                aia.write_then_read(0x250, 0x72, hs, &ctx, &mut hw).unwrap();
+                let got = aia.write_then_read(0x251, t, hs, &ctx, &mut hw);
                 if valid {
                     refs[vgein].threshold = t;
                     assert_eq!(got, Ok(t));
