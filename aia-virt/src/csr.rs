@@ -287,9 +287,9 @@ pub fn row_for(number: u16, origin: Origin) -> Option<(&'static CsrRow, bool)> {
     })
 }
 
-/// The row of `csr` (every [`AiaCsr`] has one; the test `row_of_finds_every_csr` checks it).
-pub fn row_of(csr: AiaCsr) -> Option<&'static CsrRow> {
-    AIA_CSRS.iter().find(|r| r.csr == csr)
+/// Whether `number` executed by `origin` is a CSR this crate owns (for routing).
+pub fn owns(number: u16, origin: Origin) -> bool {
+    row_for(number, origin).is_some()
 }
 
 #[cfg(test)]
@@ -309,11 +309,46 @@ mod tests {
         }
     }
 
-    #[test]
-    fn row_of_finds_every_csr() {
-        for r in &AIA_CSRS {
-            assert_eq!(row_of(r.csr).map(|x| x.number), Some(r.number));
+    /// Every variant, in table order; `position` below fails to compile when a variant is
+    /// added without being listed.
+    const ALL: [AiaCsr; 11] = [
+        AiaCsr::Hvien,
+        AiaCsr::Hvictl,
+        AiaCsr::Hvip,
+        AiaCsr::Hviprio1,
+        AiaCsr::Hviprio2,
+        AiaCsr::Hgeie,
+        AiaCsr::Hgeip,
+        AiaCsr::Vsiselect,
+        AiaCsr::Vsireg,
+        AiaCsr::Vstopei,
+        AiaCsr::Vstopi,
+    ];
+
+    fn position(csr: AiaCsr) -> usize {
+        match csr {
+            AiaCsr::Hvien => 0,
+            AiaCsr::Hvictl => 1,
+            AiaCsr::Hvip => 2,
+            AiaCsr::Hviprio1 => 3,
+            AiaCsr::Hviprio2 => 4,
+            AiaCsr::Hgeie => 5,
+            AiaCsr::Hgeip => 6,
+            AiaCsr::Vsiselect => 7,
+            AiaCsr::Vsireg => 8,
+            AiaCsr::Vstopei => 9,
+            AiaCsr::Vstopi => 10,
         }
+    }
+
+    #[test]
+    fn every_aia_csr_has_exactly_one_row() {
+        for (i, csr) in ALL.iter().enumerate() {
+            assert_eq!(position(*csr), i, "{csr:?} listed once");
+            let rows = AIA_CSRS.iter().filter(|r| r.csr == *csr).count();
+            assert_eq!(rows, 1, "{csr:?}");
+        }
+        assert_eq!(AIA_CSRS.len(), ALL.len());
     }
 
     #[test]

@@ -46,7 +46,8 @@ impl Hvictl {
         self.0
     }
 
-    /// VTI.
+    /// VTI: also whether VS-mode accesses to `sip`/`sie` (and writes that could clear a `vsip`
+    /// bit other than SEIP, such as `stimecmp`) must raise a virtual-instruction exception.
     pub const fn vti(self) -> bool {
         self.0 & VTI != 0
     }
@@ -75,12 +76,6 @@ impl Hvictl {
     pub const fn with_iid_iprio(self, iid: u16, iprio: u8) -> Hvictl {
         let cleared = self.0 & !((0xFFF << IID_SHIFT) | IPRIO_MASK);
         Hvictl(cleared | ((iid as u64 & 0xFFF) << IID_SHIFT) | iprio as u64)
-    }
-
-    /// Whether VS-mode accesses to `sip`/`sie` (and writes that could clear a `vsip` bit other
-    /// than SEIP, such as `stimecmp`) must raise a virtual-instruction exception.
-    pub const fn traps_vs_interrupt_csrs(self) -> bool {
-        self.vti()
     }
 }
 

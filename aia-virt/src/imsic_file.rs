@@ -301,13 +301,10 @@ impl ImsicFile {
     /// writes of unimplemented identities are ignored.
     pub fn mmio(&mut self, offset: u64, width: u8, op: MmioOp) -> Result<u64, MmioFault> {
         mmio_check(offset, width, op)?;
-        if let MmioOp::Store(value) = op {
-            let word = value as u32;
-            match offset {
-                SETEIPNUM_LE => self.set_eipnum(u64::from(word)),
-                SETEIPNUM_BE => self.set_eipnum(u64::from(word.swap_bytes())),
-                _ => {}
-            }
+        if let MmioOp::Store(value) = op
+            && let Some(identity) = seteipnum_identity(offset, value)
+        {
+            self.set_eipnum(identity);
         }
         Ok(0)
     }
@@ -322,7 +319,8 @@ pub fn mmio_check(offset: u64, width: u8, op: MmioOp) -> Result<(), MmioFault> {
     Ok(())
 }
 
-/// The identity named by a plain aligned 32-bit store to `offset`, if that store sets one.
+/// The identity named by a plain aligned 32-bit store to `offset`, if that store sets one
+/// (`seteipnum_le` takes the bytes little-endian, `seteipnum_be` big-endian).
 pub fn seteipnum_identity(offset: u64, value: u64) -> Option<u64> {
     let word = value as u32;
     match offset {
@@ -336,15 +334,13 @@ fn split(identity: Identity) -> (usize, u32) {
     (usize::from(identity.0 / 64), u32::from(identity.0 % 64))
 }
 
-/// Which part of a 64-bit array word an `eip`/`eie` register number covers.
+/// Which part of a 64-bit array word an `eip`/`eie` register number covers. Built only by
+/// [`WordPart::of`], so `word` < 32, `shift` is 0 or 32 and `bits` is 32 or 64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WordPart {
-    /// Index of the 64-bit word (identities 64*word .. 64*word + 63).
-    pub word: usize,
-    /// Bit offset of the register in that word (0, or 32 for an odd RV32 register).
-    pub shift: u32,
-    /// Register width in bits (32 or 64).
-    pub bits: u32,
+    word: usize,
+    shift: u32,
+    bits: u32,
 }
 
 impl WordPart {
@@ -370,10 +366,25 @@ impl WordPart {
     /// All 64 bits of word `word` (how the host's XLEN = 64 reaches a real file).
     pub(crate) const fn whole(word: usize) -> WordPart {
         WordPart {
-            word,
+            word: word & (WORDS - 1),
             shift: 0,
             bits: 64,
         }
+    }
+
+    /// Index of the 64-bit word (identities 64 * word .. 64 * word + 63).
+    pub const fn word(self) -> usize {
+        self.word
+    }
+
+    /// Bit offset of the register in that word (0, or 32 for an odd RV32 register).
+    pub const fn shift(self) -> u32 {
+        self.shift
+    }
+
+    /// Register width in bits (32 or 64).
+    pub const fn bits(self) -> u32 {
+        self.bits
     }
 
     fn mask(self) -> u64 {

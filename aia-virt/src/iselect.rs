@@ -102,24 +102,15 @@ mod tests {
     fn odd_eip_and_eie_numbers_do_not_exist_on_rv64() {
         assert_eq!(decode(0x81, Xlen::Rv64, true), VsSelect::Absent);
         assert_eq!(decode(0xFF, Xlen::Rv64, true), VsSelect::Absent);
-        let part = WordPart {
-            word: 0,
-            shift: 32,
-            bits: 32,
+        let fields = |p: WordPart| (p.word(), p.shift(), p.bits());
+        let VsSelect::File(ImsicReg::Eip(part)) = decode(0x81, Xlen::Rv32, true) else {
+            panic!("0x81 is eip1 for RV32 code");
         };
-        assert_eq!(
-            decode(0x81, Xlen::Rv32, true),
-            VsSelect::File(ImsicReg::Eip(part))
-        );
-        let part = WordPart {
-            word: 31,
-            shift: 0,
-            bits: 64,
+        assert_eq!(fields(part), (0, 32, 32), "upper half of word 0");
+        let VsSelect::File(ImsicReg::Eie(part)) = decode(0xFE, Xlen::Rv64, true) else {
+            panic!("0xFE is eie62 for RV64 code");
         };
-        assert_eq!(
-            decode(0xFE, Xlen::Rv64, true),
-            VsSelect::File(ImsicReg::Eie(part))
-        );
+        assert_eq!(fields(part), (31, 0, 64), "all of word 31");
     }
 
     #[test]

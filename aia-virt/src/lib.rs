@@ -15,6 +15,12 @@
 //!   host lends ([`NestedAia::prepare_hardware`], then [`NestedAia::attach_hardware`];
 //!   [`GuestFileHardware`]).
 //!
+//! Assumptions and limits: L1 is RV64 (its HS-mode code is [`Origin::L1Supervisor`], XLEN =
+//! 64; there are no RV32 high-half CSRs such as `hviph`); L2 may be RV32 or RV64. Sscsrind's
+//! `sireg2`..`sireg6`/`vsireg2`..`vsireg6` are not handled here: the engine that routes CSRs
+//! must trap them itself (for `vsiselect` 0x30-0x3F or 0x70-0xFF the AIA requires
+//! illegal-instruction from HS and virtual-instruction from VS).
+//!
 //! ```
 //! use aia_virt::{AiaConfig, CsrOp, NestedAia, NoGuestFileHardware, Origin, Vgein, VsContext};
 //! let mut aia = NestedAia::<4>::new(AiaConfig::new(255)).unwrap();
@@ -41,7 +47,7 @@ pub mod iselect;
 pub mod nested_aia;
 pub mod vstopi;
 
-pub use csr::{AiaCsr, CsrError, CsrOp, CsrTrap, Hstateen0, Origin, Xlen};
+pub use csr::{AiaCsr, CsrError, CsrOp, CsrTrap, Hstateen0, Origin, Xlen, owns};
 pub use geilen::{FileBacking, GuestFileHardware, NoGuestFileHardware, PhysGuestFile, Vgein};
 pub use hvictl::Hvictl;
 pub use hvip::VsContext;

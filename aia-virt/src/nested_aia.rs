@@ -210,10 +210,10 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         self.vgein
     }
 
-    /// Records a write of L1's `hstatus`; returns the VGEIN value to keep in it.
-    pub fn set_vgein(&mut self, vgein: Vgein) -> Vgein {
+    /// Records L1's `hstatus.VGEIN` after a write of L1's `hstatus` (every 6-bit value is
+    /// kept; see [`Vgein`]).
+    pub fn set_vgein(&mut self, vgein: Vgein) {
         self.vgein = vgein;
-        vgein
     }
 
     /// The virtual guest file L1's VGEIN selects, if valid.
@@ -343,11 +343,6 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
     }
 
     // ---- CSR accesses ----
-
-    /// Whether `number` executed by `origin` is a CSR this crate owns (for routing).
-    pub fn owns(number: u16, origin: Origin) -> bool {
-        row_for(number, origin).is_some()
-    }
 
     /// Reads CSR `number` as `origin` would.
     pub fn csr_read(
@@ -734,22 +729,22 @@ fn hardware_ireg(
         ImsicReg::Eidelivery => (0x70, None),
         ImsicReg::Eithreshold => (0x72, None),
         ImsicReg::Reserved => return 0,
-        ImsicReg::Eip(part) => (array_selects(part.word).0, Some(part)),
-        ImsicReg::Eie(part) => (array_selects(part.word).1, Some(part)),
+        ImsicReg::Eip(part) => (array_selects(part.word()).0, Some(part)),
+        ImsicReg::Eie(part) => (array_selects(part.word()).1, Some(part)),
     };
-    let Some(part) = part.filter(|p| p.bits < 64) else {
+    let Some(part) = part.filter(|p| p.bits() < 64) else {
         return hw.ireg_rmw(p, select, op);
     };
     let half = 0xFFFF_FFFFu64;
     let old = match op {
         CsrOp::Read => hw.ireg_rmw(p, select, CsrOp::Read),
-        CsrOp::Set(m) => hw.ireg_rmw(p, select, CsrOp::Set((m & half) << part.shift)),
-        CsrOp::Clear(m) => hw.ireg_rmw(p, select, CsrOp::Clear((m & half) << part.shift)),
+        CsrOp::Set(m) => hw.ireg_rmw(p, select, CsrOp::Set((m & half) << part.shift())),
+        CsrOp::Clear(m) => hw.ireg_rmw(p, select, CsrOp::Clear((m & half) << part.shift())),
         CsrOp::Write(v) => {
-            let old = hw.ireg_rmw(p, select, CsrOp::Set((v & half) << part.shift));
-            hw.ireg_rmw(p, select, CsrOp::Clear((!v & half) << part.shift));
+            let old = hw.ireg_rmw(p, select, CsrOp::Set((v & half) << part.shift()));
+            hw.ireg_rmw(p, select, CsrOp::Clear((!v & half) << part.shift()));
             old
         }
     };
-    (old >> part.shift) & half
+    (old >> part.shift()) & half
 }

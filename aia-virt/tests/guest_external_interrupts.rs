@@ -480,7 +480,7 @@ fn l1_vti_injection_of_a_chosen_iid_and_priority_shows_in_vstopi() {
     let hvictl = (1 << 30) | (12 << 16) | (1 << 8) | 0x30;
     a.write_then_read(HVICTL, hvictl, HS, &CTX, hw).unwrap();
     assert_eq!(a.csr_read(VSTOPI, HS, &CTX, hw), Ok((12 << 16) | 0x30));
-    assert!(a.hvictl().traps_vs_interrupt_csrs());
+    assert!(a.hvictl().vti(), "VTI: L2's sip/sie accesses trap");
     assert_eq!(
         a.l2_interrupts().hvictl,
         hvictl,

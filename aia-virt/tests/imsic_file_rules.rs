@@ -176,12 +176,20 @@ fn rv32_array_registers_cover_32_identities_each() {
     assert_eq!(top(&f), 32);
     assert_eq!(f.read_reg(reg(0x80, Xlen::Rv64)), 1 << 32);
     assert_eq!(f.read_reg(reg(0x80, Xlen::Rv32)), 0);
-    let part = WordPart {
-        word: 0,
-        shift: 32,
-        bits: 32,
-    };
+    let part = WordPart::of(1, Xlen::Rv32).unwrap();
+    assert_eq!((part.word(), part.shift(), part.bits()), (0, 32, 32));
     assert_eq!(f.read_reg(ImsicReg::Eip(part)), 1);
+}
+
+#[test]
+fn array_register_numbers_wrap_into_the_64_that_exist() {
+    for k in [0u8, 63, 64, 127, 255] {
+        for xlen in [Xlen::Rv32, Xlen::Rv64] {
+            if let Some(p) = WordPart::of(k, xlen) {
+                assert!(p.word() < 32 && p.shift() + p.bits() <= 64, "{k} {xlen:?}");
+            }
+        }
+    }
 }
 
 #[test]
