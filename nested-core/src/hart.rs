@@ -11,7 +11,6 @@ use crate::insn::{CsrOp, CsrSource, Instruction, Reg};
 use crate::privilege::{Permission, VirtualMode, permission};
 use crate::trap::{Exception, cause};
 use crate::world::SavedL1;
-use gstage::walk::AccessType;
 use gstage::{
     ContextKey, Fences, FillError, Filled, Hgatp, ShadowConfig, ShadowError, ShadowManager,
 };
@@ -157,14 +156,15 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         ContextKey::from_hgatp(hgatp)
     }
 
-    /// L2, running under L1's current hgatp, took a guest-page fault at `gpa` for `access`:
+    /// L2, running under L1's current hgatp, took a guest-page fault at `gpa` for `access`
+    /// (explicit, or an implicit access to a VS-stage table entry):
     /// makes that context active (building it if needed), walks L1's G-stage and installs the
     /// shadow leaf, and executes the real fences that requires. Returns the physical hgatp
     /// and the leaf, or why nothing was installed (an L1 fault is reflected into L1).
     pub fn shadow_fault<H: Host + ?Sized>(
         &mut self,
         gpa: u64,
-        access: AccessType,
+        access: gstage::Access,
         host: &mut H,
     ) -> Result<(Hgatp, Filled), ShadowFault> {
         let HostParts {
@@ -180,7 +180,6 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             .activate(key, pool, &mut fences)
             .map_err(ShadowFault::Activate);
         let filled = activated.and_then(|shadow| {
-            let access = gstage::Access::explicit(access);
             let filled = self.shadow.fill(
                 key,
                 gpa,

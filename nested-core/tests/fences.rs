@@ -63,7 +63,11 @@ impl Setup {
             s.csr_write(HGATP, hgatp(vmid, root));
             for gpa in [0x1000, 0x2000] {
                 s.hart
-                    .shadow_fault(gpa, AccessType::Load, &mut *s.host)
+                    .shadow_fault(
+                        gpa,
+                        gstage::Access::explicit(AccessType::Load),
+                        &mut *s.host,
+                    )
                     .expect("the fill succeeds");
             }
         }
@@ -183,7 +187,11 @@ fn a_fill_after_a_fence_walks_l1s_tables_again() {
     s.csr_write(HGATP, hgatp(1, ROOT_1));
     assert!(
         s.hart
-            .shadow_fault(0x1000, AccessType::Store, &mut *s.host)
+            .shadow_fault(
+                0x1000,
+                gstage::Access::explicit(AccessType::Store),
+                &mut *s.host
+            )
             .is_ok()
     );
     assert!(s.mapped(1, ROOT_1, 0x1000));

@@ -209,7 +209,11 @@ fn sync_hfence_performs_a_queued_fence_on_the_shadow_and_clears_it() {
     let (mut sbi, mut hart) = setup();
     call(&mut sbi, &mut hart, 1, SHMEM);
     hart.nested
-        .shadow_fault(0x1000, AccessType::Load, &mut *hart.host)
+        .shadow_fault(
+            0x1000,
+            gstage::Access::explicit(AccessType::Load),
+            &mut *hart.host,
+        )
         .expect("filled");
     let key = hart.nested.current_context();
     as_l1(&mut hart, |l1| {

@@ -113,8 +113,12 @@ fn hart_with_a_filled_shadow() -> (NestedHart<2>, Box<SoftHost>) {
         &mut regs,
         &mut *host,
     );
-    hart.shadow_fault(0x1000, AccessType::Load, &mut *host)
-        .expect("filled");
+    hart.shadow_fault(
+        0x1000,
+        gstage::Access::explicit(AccessType::Load),
+        &mut *host,
+    )
+    .expect("filled");
     host.cpu.fences.clear();
     (hart, host)
 }

@@ -405,3 +405,32 @@ fn an_interrupt_the_host_injects_for_l1_is_pending_while_l2_runs_by_priority_and
         "SEI is not enabled, SSI is"
     );
 }
+
+#[test]
+fn a_guest_page_fault_on_an_implicit_vs_table_read_is_filled_as_a_read_whatever_the_original_access()
+ {
+    let mut s = Setup::ready_to_enter();
+    s.enter();
+    // An instruction fetch of L2 faulted while the hardware read a VS-stage PTE at L2 GPA
+    // 0x3008, which L1 maps read-write but not executable: the PTE read needs only R.
+    let trap = GuestTrap {
+        code: 20,
+        interrupt: false,
+        tval: 0x4000_0000,
+        htval: 0x3008 >> 2,
+        htinst: 0x3000,
+        gva: true,
+        supervisor: true,
+    };
+    let outcome = s.hart.handle_guest_trap(&trap, &mut s.regs, &mut *s.host);
+    assert_eq!(
+        outcome,
+        Outcome::Resume {
+            supervisor: true,
+            effects: Effects::empty()
+        },
+        "filled, not reflected"
+    );
+    let key = s.hart.current_context();
+    assert!(s.hart.shadow().lookup(key, 0x3008, &s.host.pool).is_some());
+}
