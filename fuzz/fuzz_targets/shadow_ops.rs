@@ -1,5 +1,6 @@
-//! Fuzzes the shadow manager with sequences of fills, L1 table edits, fences and host remaps
-//! (decoded six bytes per operation). After every operation it checks isolation (every shadow
+//! Fuzzes the shadow manager with sequences of fills (fetches, loads, stores, HLVX and
+//! HS-level MXR loads, implicit VS-stage table reads and writes), L1 table edits, fences and
+//! host remaps (decoded six bytes per operation). After every operation it checks isolation (every shadow
 //! leaf maps only host memory the host grants L1, within its permissions) and, when L1 fences
 //! what it changes, coherence with a reference two-stage walk; every fill is compared with the
 //! reference too.

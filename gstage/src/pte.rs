@@ -84,6 +84,11 @@ const N_BIT: u64 = 1 << 63;
 const RESERVED_MASK: u64 = 0x7f << 54;
 const RSW60T59B_MASK: u64 = 0b11 << 59;
 
+/// Whether XWR = `perms` is a leaf encoding: R or X set, and not W without R.
+pub(crate) const fn perms_form_a_leaf(perms: Perms) -> bool {
+    perms.contains(Perms::R) || (perms.contains(Perms::X) && !perms.contains(Perms::W))
+}
+
 /// A raw page-table entry (the low 32 bits only, for Sv32).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Pte(u64);
@@ -108,15 +113,21 @@ impl Pte {
     }
 
     /// A G-stage leaf (Sv39/48/57 layout) mapping `pa` with U=A=D=1 preset, so that the
-    /// hardware never needs to update it.
-    pub const fn gstage_leaf(pa: u64, perms: Perms, pbmt: Pbmt, rsw: u8) -> Self {
+    /// hardware never needs to update it. `None` when `perms` is not a leaf encoding: with
+    /// neither R nor X a valid entry is a pointer to a next-level table, and W without R is
+    /// reserved.
+    // Priv spec, supervisor chapter, "Sv32" PTE format: XWR encodings.
+    pub const fn gstage_leaf(pa: u64, perms: Perms, pbmt: Pbmt, rsw: u8) -> Option<Self> {
+        if !perms_form_a_leaf(perms) {
+            return None;
+        }
         let flags =
             PteFlags::V.bits() | PteFlags::U.bits() | PteFlags::A.bits() | PteFlags::D.bits();
-        Pte((((pa >> 12) << PPN_SHIFT) & PPN64_MASK)
+        Some(Pte((((pa >> 12) << PPN_SHIFT) & PPN64_MASK)
             | flags
             | perms.bits()
             | (((rsw & 0b11) as u64) << RSW_SHIFT)
-            | (pbmt.raw() << PBMT_SHIFT))
+            | (pbmt.raw() << PBMT_SHIFT)))
     }
 
     /// The low eight flag bits.

@@ -79,6 +79,16 @@ pub enum FillError {
         /// The host's mapping of it.
         mapping: HostMapping,
     },
+    /// Each stage grants the access on its own, but through different permissions (a load
+    /// under HS-level MXR that one stage grants through X and the other through R), so every
+    /// shadow leaf would grant more than one of them allows. Nothing was installed: the host
+    /// emulates the access or treats it as a host fault.
+    NoCommonPermission {
+        /// The L1 guest physical address.
+        l1_gpa: u64,
+        /// The host's mapping of it.
+        mapping: HostMapping,
+    },
     /// The GPA lies beyond what the shadow table's mode can map (L1 in Bare mode only).
     OutOfShadowRange,
     /// No context for this key: call [`ShadowManager::activate`] first.
@@ -322,7 +332,13 @@ impl<const N: usize> ShadowManager<N> {
             perms.remove(Perms::W);
         }
         let code = l1_size_code(t.size_log2);
-        let leaf = Pte::gstage_leaf(host.host_pa, perms, Pbmt::Pma, code);
+        // The leaf must grant the access itself; an empty XWR would make it a table pointer.
+        let leaf = Pte::gstage_leaf(host.host_pa, perms, Pbmt::Pma, code)
+            .filter(|_| access.granted_by(perms))
+            .ok_or(FillError::NoCommonPermission {
+                l1_gpa,
+                mapping: host,
+            })?;
         let level = leaf_level(t.size_log2.min(host.size_log2), gpa, host.host_pa);
         let svvptc = self.config.host_svvptc;
         let mut cleared_self = false;
@@ -355,7 +371,21 @@ impl<const N: usize> ShadowManager<N> {
                 Err(WriteError::OutOfFrames) => {
                     self.reclaim(slot, pool, fences, &mut cleared_self)?
                 }
-                Err(_) => return Err(FillError::OutOfShadowRange),
+                // Not reached: the leaf was built from a leaf encoding above.
+                Err(WriteError::ReservedPermissions) => {
+                    return Err(FillError::NoCommonPermission {
+                        l1_gpa,
+                        mapping: host,
+                    });
+                }
+                // Not reached: the GPA was checked against the table's width and the level
+                // clamped to its mode above.
+                Err(
+                    WriteError::OutOfRange
+                    | WriteError::UnsupportedMode
+                    | WriteError::UnsupportedSize
+                    | WriteError::Misaligned,
+                ) => return Err(FillError::OutOfShadowRange),
             }
         }
     }

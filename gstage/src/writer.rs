@@ -8,7 +8,7 @@ use crate::fence::{Fences, HfenceGvma};
 use crate::hgatp::{GStageMode, Hgatp};
 use crate::host::{FrameKind, FramePool, HostFrame};
 use crate::paging::{PteWidth, Scheme};
-use crate::pte::{Pbmt, Perms, Pte};
+use crate::pte::{Pbmt, Perms, Pte, perms_form_a_leaf};
 use crate::walk::low_mask;
 
 /// Sizes a leaf can map in Sv39x4/Sv48x4/Sv57x4.
@@ -196,8 +196,8 @@ impl GStageTable {
         if gpa >> self.gpa_bits() != 0 || pa >> MAX_PA_BITS != 0 {
             return Err(WriteError::OutOfRange);
         }
-        check_perms(attrs.perms)?;
-        let leaf = Pte::gstage_leaf(pa, attrs.perms, attrs.pbmt, attrs.rsw);
+        let leaf = Pte::gstage_leaf(pa, attrs.perms, attrs.pbmt, attrs.rsw)
+            .ok_or(WriteError::ReservedPermissions)?;
         self.set_leaf(pool, gpa, leaf, size.level(), OnTable::Replace, fences)
             .map(|_| ())
     }
@@ -238,7 +238,8 @@ impl GStageTable {
     }
 
     /// Installs `leaf`, a 4 KiB leaf for `gpa`, as a leaf at `level` (its low PPN bits cleared)
-    /// or, with [`OnTable::Descend`], lower. Returns the leaf installed.
+    /// or, with [`OnTable::Descend`], lower. Returns the leaf installed. Refuses an entry that
+    /// is not a valid leaf: with neither R nor X it would be a pointer to whatever `leaf` names.
     pub(crate) fn set_leaf<P: FramePool + ?Sized>(
         &mut self,
         pool: &mut P,
@@ -248,6 +249,9 @@ impl GStageTable {
         on_table: OnTable,
         fences: &mut Fences,
     ) -> Result<MappedLeaf, WriteError> {
+        if !leaf.is_valid() || !perms_form_a_leaf(leaf.perms()) {
+            return Err(WriteError::ReservedPermissions);
+        }
         let scheme = self.scheme;
         let mut table = self.root();
         let mut lv = scheme.levels() - 1;
@@ -514,7 +518,7 @@ fn writable_scheme(mode: GStageMode) -> Result<Scheme, WriteError> {
 }
 
 fn check_perms(perms: Perms) -> Result<(), WriteError> {
-    if perms.is_empty() || (perms.contains(Perms::W) && !perms.contains(Perms::R)) {
+    if !perms_form_a_leaf(perms) {
         return Err(WriteError::ReservedPermissions);
     }
     Ok(())

@@ -241,7 +241,7 @@ fn random_scripts_install_leaves_that_the_checks_see() {
         seed ^= seed << 17;
         seed
     };
-    let (mut fills, mut installed, mut leaves) = (0, 0, 0);
+    let (mut fills, mut installed, mut leaves, mut no_common) = (0, 0, 0, 0);
     for _ in 0..50 {
         let mut sim = Sim::new(64, true, true, false);
         for _ in 0..40 {
@@ -252,10 +252,15 @@ fn random_scripts_install_leaves_that_the_checks_see() {
         fills += sim.fills;
         installed += sim.installed;
         leaves += sim.leaves_checked.get();
+        no_common += sim.no_common;
     }
     assert!(
         installed * 4 > fills,
         "too few fills succeed: {installed} of {fills}"
     );
     assert!(leaves > 1000, "isolation checked only {leaves} leaves");
+    assert!(
+        no_common > 0,
+        "no MXR fill met permissions the stages do not share"
+    );
 }

@@ -268,6 +268,59 @@ fn l1_gpas_the_host_does_not_back_or_denies_go_to_the_host() {
     assert!(w.leaf(0x2000).is_none());
 }
 
+fn mxr_load() -> Access {
+    Access {
+        mxr: true,
+        ..load()
+    }
+}
+
+/// Every entry of the shadow table that is valid, read back without the crate.
+fn shadow_entries(w: &World) -> Vec<(u64, u32, u64)> {
+    model::leaves_of(&w.pool, w.mgr.hgatp(w.key).unwrap()).unwrap()
+}
+
+#[test]
+fn a_fill_never_installs_a_leaf_without_read_or_execute() {
+    // HS-level MXR: L1 grants the load through X, the host through R. The intersection is
+    // empty: a V=1 entry with XWR=000 would be a pointer to L1's data page.
+    let mut w = world();
+    w.b.map(&mut w.l1, 0x1000, 0, 0x5000, X | U | A | D)
+        .unwrap();
+    w.map.regions[0].perms = Perms::R | Perms::W;
+    assert!(matches!(
+        w.fill(0x1000, mxr_load()),
+        Err(FillError::NoCommonPermission { l1_gpa: 0x5000, .. })
+    ));
+    // And the other way round: L1 grants R, the host X only.
+    w.b.map(&mut w.l1, 0x2000, 0, 0x6000, R | U | A | D)
+        .unwrap();
+    w.map.regions[0].perms = Perms::X;
+    assert!(matches!(
+        w.fill(0x2000, mxr_load()),
+        Err(FillError::NoCommonPermission { l1_gpa: 0x6000, .. })
+    ));
+    assert!(w.leaf(0x1000).is_none() && w.leaf(0x2000).is_none());
+    assert_eq!(shadow_entries(&w), vec![]);
+    assert!(w.fences.is_empty());
+}
+
+#[test]
+fn an_mxr_load_that_both_stages_grant_through_execute_installs_an_execute_only_leaf() {
+    let mut w = world();
+    w.b.map(&mut w.l1, 0x1000, 0, 0x5000, X | U | A | D)
+        .unwrap();
+    w.map.regions[0].perms = Perms::R | Perms::X;
+    let f = w.fill(0x1000, mxr_load()).unwrap();
+    assert_eq!(f.leaf.pte.perms(), Perms::X);
+    // Without MXR the same load is L1's fault.
+    w.mgr.invalidate_vmid(None, &mut w.pool, &mut w.fences);
+    assert!(matches!(
+        w.fill(0x1000, load()),
+        Err(FillError::L1(WalkError::GuestPageFault(_)))
+    ));
+}
+
 #[test]
 fn a_new_shadow_leaf_needs_a_fence_on_harts_without_svvptc() {
     let cfg = ShadowConfig {

@@ -84,6 +84,11 @@ fn map_rejects_what_the_format_cannot_express() {
         t.map(&mut pool, 0x1000, 0x2000, PageSize::Size4K, w_only, &mut f),
         Err(WriteError::ReservedPermissions)
     );
+    let none = LeafAttrs::new(Perms::empty());
+    assert_eq!(
+        t.map(&mut pool, 0x1000, 0x2000, PageSize::Size4K, none, &mut f),
+        Err(WriteError::ReservedPermissions)
+    );
     assert_eq!(
         GStageTable::new(GStageMode::Sv32x4, 1, &mut pool).err(),
         Some(WriteError::UnsupportedMode)
@@ -350,4 +355,19 @@ fn map_range_uses_the_largest_pages_alignment_allows() {
         Err(WriteError::Misaligned)
     );
     assert!(f.is_empty());
+}
+
+#[test]
+fn a_gstage_leaf_needs_read_or_execute_and_never_write_without_read() {
+    use gstage::{Pbmt, Pte};
+    for bits in 0..8u64 {
+        let perms = Perms::from_bits_truncate(bits << 1);
+        let leaf = Pte::gstage_leaf(0x8000_0000, perms, Pbmt::Pma, 0);
+        let legal = perms.intersects(Perms::R | Perms::X)
+            && (perms.contains(Perms::R) || !perms.contains(Perms::W));
+        assert_eq!(leaf.is_some(), legal, "{perms:?}");
+        if let Some(pte) = leaf {
+            assert!(pte.is_valid() && pte.is_leaf() && pte.perms() == perms);
+        }
+    }
 }

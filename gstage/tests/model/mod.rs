@@ -44,6 +44,14 @@ impl VecPool {
         self.in_use
     }
 
+    /// Whether `pa` is an allocated 4 KiB frame of the pool (where a table pointer may lead).
+    pub fn holds_frame(&self, pa: u64) -> bool {
+        pa.checked_sub(POOL_BASE)
+            .filter(|off| off % 4096 == 0)
+            .and_then(|off| self.used.get((off / 4096) as usize))
+            .is_some_and(|used| *used)
+    }
+
     fn index(&self, frame: HostFrame) -> usize {
         let off = frame
             .pa()
@@ -365,6 +373,71 @@ impl Kind {
     }
 }
 
+/// An implicit access to a VS-stage table entry, for the reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefImplicit {
+    /// Reading the entry: checked as a load needing R (MXR does not apply).
+    Read,
+    /// Setting A/D in it: checked as a store needing R and W (and D).
+    Write,
+}
+
+/// A G-stage access for the reference: the original kind (it picks the cause), whether it
+/// is an implicit VS-table access, HLVX and HS-level MXR.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefAccess {
+    pub kind: Kind,
+    pub implicit: Option<RefImplicit>,
+    pub hlvx: bool,
+    pub mxr: bool,
+}
+
+impl RefAccess {
+    pub fn explicit(kind: Kind) -> Self {
+        RefAccess {
+            kind,
+            implicit: None,
+            hlvx: false,
+            mxr: false,
+        }
+    }
+
+    /// Whether a G-stage leaf (or the host map) with `p` grants the access, as the spec's
+    /// section 4.3 lists it.
+    pub fn allows(self, p: Perms) -> bool {
+        let (r, x) = (p.contains(Perms::R), p.contains(Perms::X));
+        match (self.implicit, self.kind) {
+            (Some(RefImplicit::Read), _) => r,
+            (Some(RefImplicit::Write), _) | (None, Kind::Store) => p.contains(Perms::R | Perms::W),
+            (None, Kind::Fetch) => x,
+            (None, Kind::Load) if self.hlvx => x,
+            (None, Kind::Load) => r || (self.mxr && x),
+        }
+    }
+
+    /// Whether the access writes (needs D).
+    pub fn writes(self) -> bool {
+        match self.implicit {
+            Some(RefImplicit::Write) => true,
+            Some(RefImplicit::Read) => false,
+            None => self.kind == Kind::Store,
+        }
+    }
+
+    /// The same access for the crate.
+    pub fn access(self) -> gstage::Access {
+        gstage::Access {
+            implicit: self.implicit.map(|i| match i {
+                RefImplicit::Read => gstage::Implicit::Read,
+                RefImplicit::Write => gstage::Implicit::Write,
+            }),
+            hlvx: self.hlvx,
+            mxr: self.mxr,
+            ..self.kind.access()
+        }
+    }
+}
+
 /// Outcome of the reference two-stage translation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RefOutcome {
@@ -479,16 +552,38 @@ pub fn reference_g_walk(
 
 /// The reference two-stage translation: L1's G-stage then the host's map, every time.
 pub fn reference(mem: &L1Memory, hgatp: Hgatp, map: &HostMap, gpa: u64, kind: Kind) -> RefOutcome {
+    reference_access(mem, hgatp, map, gpa, RefAccess::explicit(kind))
+}
+
+/// [`reference`] for any G-stage access (implicit, HLVX, MXR). `perms` of the outcome is the
+/// intersection of both stages, which may not grant the access itself (MXR: one stage grants a
+/// load through R, the other through X).
+pub fn reference_access(
+    mem: &L1Memory,
+    hgatp: Hgatp,
+    map: &HostMap,
+    gpa: u64,
+    a: RefAccess,
+) -> RefOutcome {
     let root = hgatp.root_pa();
-    let (l1_gpa, l1_perms, l1_size_log2) =
-        match reference_l1_walk(mem, hgatp.mode(), root, gpa, kind) {
-            Ok(t) => t,
-            Err(e) => return e,
-        };
+    let allowed = |p: Perms| a.allows(p);
+    let walk = reference_g_walk(
+        mem,
+        hgatp.mode(),
+        root,
+        gpa,
+        a.kind.cause(),
+        &allowed,
+        a.writes(),
+    );
+    let (l1_gpa, l1_perms, l1_size_log2) = match walk {
+        Ok(t) => t,
+        Err(e) => return e,
+    };
     let Some(r) = map.region(l1_gpa) else {
         return RefOutcome::Unbacked { l1_gpa };
     };
-    if !r.perms.contains(kind.needs()) {
+    if !a.allows(r.perms) {
         return RefOutcome::HostDenied;
     }
     let mask = (1u64 << r.size_log2) - 1;
@@ -504,8 +599,21 @@ pub fn reference(mem: &L1Memory, hgatp: Hgatp, map: &HostMap, gpa: u64, kind: Ki
     }
 }
 
-/// A leaf of a shadow table, read back without the crate: (first GPA, size log2, PTE).
-pub fn leaves_of(pool: &VecPool, hgatp: Hgatp) -> Vec<(u64, u32, u64)> {
+/// The next-level table a valid XWR=000 entry of a shadow table at level `lv` points to, or
+/// why it is not one: a shadow table only ever points into the pool's frames.
+fn shadow_pointer(pool: &VecPool, gpa: u64, lv: u32, pte: u64) -> Result<u64, String> {
+    let next = ((pte >> 10) & ((1 << 44) - 1)) << 12;
+    if lv == 0 || !pool.holds_frame(next) {
+        return Err(format!(
+            "shadow entry {pte:#x} at {gpa:#x} (level {lv}) has XWR=000 but does not point to a shadow table"
+        ));
+    }
+    Ok(next)
+}
+
+/// Every leaf of a shadow table, read back without the crate: (first GPA, size log2, PTE);
+/// an error for an entry with XWR=000 that does not point to a table of the pool.
+pub fn leaves_of(pool: &VecPool, hgatp: Hgatp) -> Result<Vec<(u64, u32, u64)>, String> {
     let (levels, bits, root_bits, _) = shape(hgatp.mode());
     let mut out = Vec::new();
     let mut stack = vec![(hgatp.root_pa(), levels - 1, 0u64)];
@@ -525,19 +633,18 @@ pub fn leaves_of(pool: &VecPool, hgatp: Hgatp) -> Vec<(u64, u32, u64)> {
             if pte & (R | W | X) != 0 {
                 out.push((gpa, 12 + bits * lv, pte));
             } else {
-                assert!(lv > 0, "pointer at level 0 in a shadow table");
-                stack.push((((pte >> 10) & ((1 << 44) - 1)) << 12, lv - 1, gpa));
+                stack.push((shadow_pointer(pool, gpa, lv, pte)?, lv - 1, gpa));
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// Checks the isolation invariant on every leaf of a shadow table: it maps only host memory
 /// the host map grants, with no more than the host grants, as a valid G-stage leaf (U=1,
 /// no reserved bits, W only with R). Returns a description of the first violation.
 pub fn check_isolation(pool: &VecPool, hgatp: Hgatp, map: &HostMap) -> Result<usize, String> {
-    let leaves = leaves_of(pool, hgatp);
+    let leaves = leaves_of(pool, hgatp)?;
     for &(gpa, size_log2, pte) in &leaves {
         let perms = Perms::from_bits_truncate(pte & (R | W | X));
         if pte & U == 0 || pte >> 54 != 0 || (perms.contains(Perms::W) && !perms.contains(Perms::R))
@@ -579,7 +686,7 @@ pub fn check_coherent_at(
     map: &HostMap,
     gpa: u64,
 ) -> Result<(), String> {
-    let Some((base, size_log2, pte)) = shadow_leaf_at(pool, shadow_hgatp, gpa) else {
+    let Some((base, size_log2, pte)) = shadow_leaf_at(pool, shadow_hgatp, gpa)? else {
         return Ok(());
     };
     let perms = Perms::from_bits_truncate(pte & (R | W | X));
@@ -604,11 +711,15 @@ pub fn check_coherent_at(
     Ok(())
 }
 
-/// The shadow leaf for `gpa`, read without the crate.
-pub fn shadow_leaf_at(pool: &VecPool, hgatp: Hgatp, gpa: u64) -> Option<(u64, u32, u64)> {
+/// The shadow leaf for `gpa`, read without the crate (an error for a malformed pointer).
+pub fn shadow_leaf_at(
+    pool: &VecPool,
+    hgatp: Hgatp,
+    gpa: u64,
+) -> Result<Option<(u64, u32, u64)>, String> {
     let (levels, bits, root_bits, _) = shape(hgatp.mode());
     if gpa >> (12 + bits * (levels - 1) + root_bits) != 0 {
-        return None;
+        return Ok(None);
     }
     let mut table = hgatp.root_pa();
     let mut lv = levels - 1;
@@ -623,13 +734,12 @@ pub fn shadow_leaf_at(pool: &VecPool, hgatp: Hgatp, gpa: u64) -> Option<(u64, u3
         let pte =
             pool.table(HostFrame::new(table, kind))[((gpa >> shift) & ((1 << b) - 1)) as usize];
         if pte & V == 0 {
-            return None;
+            return Ok(None);
         }
         if pte & (R | W | X) != 0 {
-            return Some((gpa & !((1u64 << shift) - 1), shift, pte));
+            return Ok(Some((gpa & !((1u64 << shift) - 1), shift, pte)));
         }
-        assert!(lv > 0, "pointer at level 0 in a shadow table");
-        table = ((pte >> 10) & ((1 << 44) - 1)) << 12;
+        table = shadow_pointer(pool, gpa, lv, pte)?;
         lv -= 1;
     }
 }

@@ -8,8 +8,8 @@ use gstage::{
 };
 
 use super::{
-    A, D, HostMap, Kind, L1Builder, L1Memory, R, RefOutcome, Region, U, VecPool, W, X,
-    check_coherent_at, check_isolation, reference,
+    A, D, HostMap, Kind, L1Builder, L1Memory, R, RefAccess, RefImplicit, RefOutcome, Region, U,
+    VecPool, W, X, check_coherent_at, check_isolation, reference_access,
 };
 
 /// Host PA where the host's 2 MiB blocks for L1 live.
@@ -56,11 +56,37 @@ fn gpa_of(sel: u8, extra: u8) -> u64 {
     base | (sel as u64 & 0x7) << 3
 }
 
+/// The access of a fill: mostly plain fetches, loads and stores, then MXR and HLVX loads and
+/// implicit VS-stage table reads and writes of each original kind.
+fn access_of(b: u8) -> RefAccess {
+    let kind = [Kind::Fetch, Kind::Load, Kind::Store][b as usize % 3];
+    let plain = RefAccess::explicit(kind);
+    let load = RefAccess::explicit(Kind::Load);
+    match (b / 3) % 8 {
+        4 => RefAccess { mxr: true, ..load },
+        5 => RefAccess { hlvx: true, ..load },
+        6 => RefAccess {
+            implicit: Some(RefImplicit::Read),
+            ..plain
+        },
+        7 => RefAccess {
+            implicit: Some(RefImplicit::Write),
+            ..plain
+        },
+        _ => plain,
+    }
+}
+
 /// One step of the script.
 #[derive(Clone, Copy, Debug)]
 pub enum Op {
-    /// L2 touches `gpa` in context `ctx`: the shadow is filled.
-    Fill { ctx: u8, gpa: u64, kind: Kind },
+    /// L2 touches `gpa` in context `ctx` (explicitly, with HLVX or HS-level MXR, or as an
+    /// implicit VS-stage table access): the shadow is filled.
+    Fill {
+        ctx: u8,
+        gpa: u64,
+        access: RefAccess,
+    },
     /// L1 rewrites one of its leaves (invalid when `value` has V clear), then fences as the
     /// spec requires if the script is law-abiding.
     EditLeaf {
@@ -92,7 +118,7 @@ impl Op {
             0..=8 => Op::Fill {
                 ctx,
                 gpa: gpa_of(b[2], b[3]),
-                kind: [Kind::Fetch, Kind::Load, Kind::Store][b[4] as usize % 3],
+                access: access_of(b[4]),
             },
             9..=11 => {
                 let level = slot(b[2]).1;
@@ -135,7 +161,8 @@ impl Op {
                     Perms::R | Perms::W,
                     Perms::R | Perms::X,
                     Perms::all(),
-                ][b[4] as usize % 4],
+                    Perms::X,
+                ][b[4] as usize % 5],
                 present: !b[5].is_multiple_of(4),
             },
         }
@@ -155,6 +182,8 @@ pub struct Sim {
     pub fills: u64,
     /// Fills that installed a leaf, and shadow leaves seen by the isolation check.
     pub installed: u64,
+    /// Fills refused because the stages grant an MXR load through different permissions.
+    pub no_common: u64,
     pub leaves_checked: std::cell::Cell<u64>,
 }
 
@@ -235,6 +264,7 @@ impl Sim {
             law_abiding,
             fills: 0,
             installed: 0,
+            no_common: 0,
             leaves_checked: std::cell::Cell::new(0),
         }
     }
@@ -248,7 +278,7 @@ impl Sim {
     pub fn step(&mut self, op: Op) -> Result<(), String> {
         let mut fences = Fences::new();
         match op {
-            Op::Fill { ctx, gpa, kind } => self.fill(ctx as usize, gpa, kind, &mut fences)?,
+            Op::Fill { ctx, gpa, access } => self.fill(ctx as usize, gpa, access, &mut fences)?,
             Op::EditLeaf {
                 ctx,
                 slot: s,
@@ -319,7 +349,13 @@ impl Sim {
         self.check()
     }
 
-    fn fill(&mut self, c: usize, gpa: u64, kind: Kind, fences: &mut Fences) -> Result<(), String> {
+    fn fill(
+        &mut self,
+        c: usize,
+        gpa: u64,
+        access: RefAccess,
+        fences: &mut Fences,
+    ) -> Result<(), String> {
         let key = self.keys[c];
         self.mgr
             .activate(key, &mut self.pool, fences)
@@ -327,7 +363,7 @@ impl Sim {
         let got = self.mgr.fill(
             key,
             gpa,
-            kind.access(),
+            access.access(),
             &mut self.l1,
             &self.map,
             &mut self.pool,
@@ -335,9 +371,20 @@ impl Sim {
         );
         // After the fill: with Svadu it may have set A/D in L1's entry, and the Svade
         // reference on the updated tables must then agree exactly.
-        let expected = reference(&self.l1, self.l1_hgatp(c), &self.map, gpa, kind);
+        let expected = reference_access(&self.l1, self.l1_hgatp(c), &self.map, gpa, access);
         self.fills += 1;
         match (expected, got) {
+            // MXR: one stage grants the load through R, the other through X; no leaf may
+            // grant it (a leaf without R or X would be a table pointer).
+            (RefOutcome::Mapped { l1_gpa, perms, .. }, got) if !access.allows(perms) => {
+                if !matches!(got, Err(FillError::NoCommonPermission { l1_gpa: g, .. }) if g == l1_gpa)
+                {
+                    return Err(format!(
+                        "fill of {gpa:#x} ({access:?}): stages share only {perms:?}, shadow {got:?}"
+                    ));
+                }
+                self.no_common += 1;
+            }
             (RefOutcome::Mapped { host_pa, perms, .. }, Ok(filled)) => {
                 let leaf = self
                     .mgr
@@ -362,7 +409,7 @@ impl Sim {
             (RefOutcome::HostDenied, Err(FillError::HostDenied { .. })) => {}
             (e, g) => {
                 return Err(format!(
-                    "fill of {gpa:#x} ({kind:?}) in ctx {c}: reference {e:?}, shadow {g:?}"
+                    "fill of {gpa:#x} ({access:?}) in ctx {c}: reference {e:?}, shadow {g:?}"
                 ));
             }
         }
