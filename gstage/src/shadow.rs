@@ -294,6 +294,10 @@ impl<const N: usize> ShadowManager<N> {
     /// largest size both stages allow with the intersection of their permissions. Appends
     /// the fences the host must execute before resuming L2. A fill where a shadow leaf already
     /// exists (the hart faulted on a lesser or stale entry) replaces it and fences it.
+    ///
+    /// `access` is what the hart faulted on: build it from the trap with
+    /// [`Access::from_guest_page_fault`] (scause, htinst and the HS-level MXR L2 ran with), so
+    /// that an implicit VS-stage table access is filled as the read or A/D write it was.
     #[allow(clippy::too_many_arguments)]
     pub fn fill<M: PteMemory + ?Sized, A: L1AddressMap + ?Sized, P: FramePool + ?Sized>(
         &mut self,

@@ -60,6 +60,34 @@ impl Access {
         }
     }
 
+    /// The access a guest-page fault was taken for, from the trap's exception code and
+    /// htinst: the inverse of [`GuestPageFault::pseudo_instruction`]. htinst 0x2000/0x3000 is
+    /// an implicit VS-stage table read, 0x2020/0x3020 an implicit write (setting A/D); any
+    /// other value (0 or a transformed instruction) is an explicit access of the cause's type.
+    /// `cause` 20 is a fetch, 21 a load and 23 a store; the caller routes only those here, and
+    /// any other code is taken as 23, the access needing the most permission. `hs_mxr` is the
+    /// HS-level sstatus.MXR the access ran with. HLVX is never set: a guest at V=1 cannot
+    /// execute it.
+    // Priv spec, hypervisor chapter, "Transformed Instruction or Pseudoinstruction for htinst".
+    pub const fn from_guest_page_fault(cause: u64, htinst: u64, hs_mxr: bool) -> Access {
+        let original = match cause {
+            20 => AccessType::Fetch,
+            21 => AccessType::Load,
+            _ => AccessType::Store,
+        };
+        let implicit = match htinst {
+            0x2000 | 0x3000 => Some(Implicit::Read),
+            0x2020 | 0x3020 => Some(Implicit::Write),
+            _ => None,
+        };
+        Access {
+            original,
+            implicit,
+            hlvx: false,
+            mxr: hs_mxr,
+        }
+    }
+
     /// Whether the G-stage sees a write (needs W and D).
     pub const fn is_write(self) -> bool {
         match self.implicit {

@@ -136,3 +136,61 @@ fn implicit_access_pseudo_instructions_match_vectors() {
     };
     assert_eq!(explicit.pseudo_instruction(Xlen::Rv64), None);
 }
+
+#[test]
+fn the_access_of_a_guest_page_fault_is_read_back_from_its_cause_and_htinst_vectors() {
+    use gstage::{Access, AccessType};
+    let v = load("htinst.json");
+    let cases = [
+        ("implicit_read_rv32_vsxlen", Some(Implicit::Read)),
+        ("implicit_write_rv32_vsxlen", Some(Implicit::Write)),
+        ("implicit_read_rv64_vsxlen", Some(Implicit::Read)),
+        ("implicit_write_rv64_vsxlen", Some(Implicit::Write)),
+    ];
+    let kinds = [
+        (20, AccessType::Fetch),
+        (21, AccessType::Load),
+        (23, AccessType::Store),
+    ];
+    for (cause, original) in kinds {
+        for (key, implicit) in cases {
+            let htinst = v[key].as_u64().unwrap();
+            let a = Access::from_guest_page_fault(cause, htinst, false);
+            assert_eq!(
+                (a.original, a.implicit, a.hlvx),
+                (original, implicit, false),
+                "{key}"
+            );
+            // The inverse of pseudo_instruction, whatever the VSXLEN.
+            let fault = GuestPageFault {
+                cause: GuestPageFaultCause::for_access(original),
+                gpa: 0x1000,
+                implicit,
+                reason: FaultReason::Invalid,
+            };
+            let xlen = if key.ends_with("rv32_vsxlen") {
+                Xlen::Rv32
+            } else {
+                Xlen::Rv64
+            };
+            assert_eq!(fault.pseudo_instruction(xlen).map(u64::from), Some(htinst));
+        }
+        // 0, a transformed load (lw a0, 0(a1)) or anything else: the explicit access.
+        for htinst in [0, 0x0005_a503, 0x2004, 0x3021, 0x1_3000] {
+            let a = Access::from_guest_page_fault(cause, htinst, true);
+            assert_eq!(
+                a,
+                Access {
+                    mxr: true,
+                    ..Access::explicit(original)
+                },
+                "{htinst:#x}"
+            );
+        }
+    }
+    // A code that is not a guest-page fault is taken as a store, the most demanding access.
+    assert_eq!(
+        Access::from_guest_page_fault(13, 0, false),
+        Access::explicit(AccessType::Store)
+    );
+}
