@@ -50,6 +50,24 @@ pub struct ShadowConfig {
     pub shadow_modes: SupportedModes,
 }
 
+impl ShadowConfig {
+    /// Whether the physical VMIDs of `contexts` slots, `first_vmid..first_vmid + contexts`,
+    /// all fit in the `vmid_bits` the hart implements (VMIDLEN: write all ones to hgatp.VMID
+    /// and count the bits that stick). The host checks this once, before
+    /// [`ShadowManager::new`] (with `contexts` = `N`); a VMID that does not fit would alias
+    /// another context's translations.
+    // Priv spec, hypervisor chapter, "Hypervisor Guest Address Translation and Protection
+    // Register (hgatp)": VMIDLEN.
+    pub const fn vmids_fit(&self, contexts: usize, vmid_bits: u32) -> bool {
+        let limit = if vmid_bits >= 16 {
+            1u64 << 16
+        } else {
+            1u64 << vmid_bits
+        };
+        self.first_vmid as u64 + contexts as u64 <= limit
+    }
+}
+
 /// Why a context could not be made active.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ShadowError {
@@ -120,6 +138,19 @@ struct Context {
 }
 
 /// Shadow G-stage contexts of one vCPU, at most `N` of them, keyed by [`ContextKey`].
+///
+/// Physical VMIDs: slot `i` always runs with VMID `first_vmid + i` (check them with
+/// [`ShadowConfig::vmids_fit`]); they belong to this vCPU alone. The manager knows nothing
+/// of harts, so the host must:
+/// - execute HFENCE.GVMA for each of `first_vmid..first_vmid + N` (or one with rs2 = x0)
+///   on a hart before this vCPU first runs L2 there, and again on the hart a vCPU moves to:
+///   that hart may hold translations another user of those VMIDs left;
+/// - execute the [`Fences`] every call reports on the hart the vCPU runs on, before
+///   resuming L2. They are local to that hart: a hart the vCPU left may keep stale entries
+///   tagged with these VMIDs until the fence on arrival there;
+/// - not reuse the frames a call returns to the [`FramePool`] (freed tables of a cleared,
+///   evicted or refilled context) until the fences that call reported have executed: the
+///   frames go back to the pool first, and the hardware may still walk them until then.
 #[derive(Debug)]
 pub struct ShadowManager<const N: usize> {
     config: ShadowConfig,

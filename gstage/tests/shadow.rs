@@ -645,3 +645,24 @@ fn a_host_address_wider_than_a_pte_is_refused_not_truncated() {
     ));
     assert!(w.leaf(0x1000).is_none());
 }
+
+#[test]
+fn every_physical_vmid_of_the_slots_must_fit_in_vmidlen() {
+    let cfg = config(); // slots use VMIDs 100, 101, ...
+    assert!(cfg.vmids_fit(4, 7)); // 100..=103 < 128
+    assert!(cfg.vmids_fit(28, 7)); // 100..=127
+    assert!(!cfg.vmids_fit(29, 7)); // 128 needs an eighth bit
+    assert!(!cfg.vmids_fit(1, 6));
+    assert!(cfg.vmids_fit(4, 14));
+    let zero = ShadowConfig {
+        first_vmid: 0,
+        ..config()
+    };
+    // A hart without VMIDs (VMIDLEN = 0) has room for one context only.
+    assert!(zero.vmids_fit(1, 0) && !zero.vmids_fit(2, 0));
+    let top = ShadowConfig {
+        first_vmid: u16::MAX,
+        ..config()
+    };
+    assert!(top.vmids_fit(1, 16) && !top.vmids_fit(2, 16) && !top.vmids_fit(2, 32));
+}
