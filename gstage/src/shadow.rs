@@ -221,6 +221,23 @@ impl<const N: usize> ShadowManager<N> {
         &self.config
     }
 
+    /// L1 changed how its G-stage tables behave (its virtual menvcfg.ADUE or PBMTE: Linux
+    /// turns on hardware A/D through SBI FWFT at run time). Empties every context, since their
+    /// leaves were checked under the old rules, and appends a VMID-wide fence for each;
+    /// contexts keep their root and slot.
+    // Priv spec, hypervisor chapter: after menvcfg.PBMTE/ADUE change, HFENCE.GVMA x0, x0.
+    pub fn set_l1_walk<P: FramePool + ?Sized>(
+        &mut self,
+        config: WalkConfig,
+        pool: &mut P,
+        fences: &mut Fences,
+    ) {
+        self.config.l1_walk = config;
+        for ctx in self.slots.iter_mut().flatten() {
+            clear(ctx, pool, fences);
+        }
+    }
+
     fn find(&self, key: ContextKey) -> Option<usize> {
         self.slots
             .iter()

@@ -666,3 +666,38 @@ fn every_physical_vmid_of_the_slots_must_fit_in_vmidlen() {
     };
     assert!(top.vmids_fit(1, 16) && !top.vmids_fit(2, 16) && !top.vmids_fit(2, 32));
 }
+
+#[test]
+fn changing_l1_walk_rules_empties_every_context_and_fences_each_vmid() {
+    // Svade at first: a clean page is shadowed read-only and a store is L1's fault.
+    let (mut w, other) = two_contexts();
+    w.b.map(&mut w.l1, 0x1000, 0, 0x5000, R | W | U | A)
+        .unwrap();
+    assert_eq!(w.fill(0x1000, load()).unwrap().leaf.pte.perms(), Perms::R);
+    assert!(matches!(w.fill(0x1000, store()), Err(FillError::L1(_))));
+    let vmids = [w.shadow_vmid(), w.mgr.hgatp(other).unwrap().vmid()];
+    let frames_before = w.pool.in_use();
+    w.fences = Fences::new();
+    // L1 turns on Svadu (SBI FWFT): nothing filled under Svade survives.
+    let svadu = WalkConfig {
+        svadu: true,
+        ..WalkConfig::default()
+    };
+    w.mgr.set_l1_walk(svadu, &mut w.pool, &mut w.fences);
+    assert_eq!(w.mgr.config().l1_walk, svadu);
+    assert!(w.leaf(0x1000).is_none());
+    assert!(w.mgr.lookup(other, 0x1000, &w.pool).is_none());
+    assert!(w.pool.in_use() < frames_before);
+    for vmid in vmids {
+        assert!(w.fences.covers(HfenceGvma {
+            vmid: Some(vmid),
+            gpa: None
+        }));
+    }
+    // Both contexts stay active, and the store now sets D in L1's entry and is shadowed.
+    assert_eq!(w.mgr.keys().count(), 2);
+    assert_eq!(
+        w.fill(0x1000, store()).unwrap().leaf.pte.perms(),
+        Perms::R | Perms::W
+    );
+}

@@ -97,6 +97,8 @@ pub enum Op {
     },
     /// L1 drops the level-1 pointer above its small leaves (a non-leaf change: rs1=x0 fence).
     DropPointer { ctx: u8 },
+    /// L1 turns hardware A/D updating of its G-stage on or off (SBI FWFT).
+    SetL1Svadu { svadu: bool },
     /// Extra fences L1 may issue at any time.
     FenceGpa { ctx: Option<u8>, gpa: u64, len: u64 },
     /// HFENCE.GVMA for all addresses of one VMID.
@@ -144,6 +146,9 @@ impl Op {
                     fence_at: (b[5] as u64 * 0x1000) % size,
                 }
             }
+            12 if b[2] >= 0xe0 => Op::SetL1Svadu {
+                svadu: b[3] & 1 != 0,
+            },
             12 => Op::DropPointer { ctx },
             13 => Op::FenceGpa {
                 ctx: (b[2] & 1 == 0).then_some(ctx),
@@ -315,6 +320,13 @@ impl Sim {
                         );
                     }
                 }
+            }
+            Op::SetL1Svadu { svadu } => {
+                let config = WalkConfig {
+                    svadu,
+                    ..self.mgr.config().l1_walk
+                };
+                self.mgr.set_l1_walk(config, &mut self.pool, &mut fences);
             }
             Op::FenceGpa { ctx, gpa, len } => {
                 let vmid = ctx.map(|c| self.keys[c as usize].vmid);
