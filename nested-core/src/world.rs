@@ -19,7 +19,7 @@ use crate::host::{FramePool, Host, HostParts, PhysicalHart, real};
 use crate::privilege::VirtualMode;
 use crate::remote_fence::{Drained, FenceMailbox, RemoteFence};
 use crate::trap::Exception;
-use gstage::walk::{Access, AccessType, Implicit, WalkError};
+use gstage::walk::{Access, WalkError};
 use gstage::{Fences, FillError, Hgatp};
 
 /// L1's supervisor CSRs that live in the real VS CSRs while it runs, swapped with L2's.
@@ -113,30 +113,6 @@ pub const fn route(interrupt: bool, code: u64) -> Route {
         (true, _) => Route::Host,
         (false, 20 | 21 | 23) => Route::ShadowFault,
         (false, _) => Route::ReflectToL1,
-    }
-}
-
-/// The access a guest-page fault of L2 was for: its original type from the cause, and
-/// whether it was an implicit read or write of a VS-stage table entry, from htinst's
-/// pseudo-instruction. HS-level MXR is not passed: the host does not yet give L2 L1's MXR,
-/// so an execute-only page is not readable (a fault reflected to L1, never a wider mapping).
-// Priv spec, hypervisor chapter, "Transformed Instruction or Pseudoinstruction for htinst".
-fn guest_page_fault_access(code: u64, htinst: u64) -> Access {
-    let original = match code {
-        20 => AccessType::Fetch,
-        21 => AccessType::Load,
-        _ => AccessType::Store,
-    };
-    let implicit = match htinst {
-        0x2000 | 0x3000 => Some(Implicit::Read),
-        0x2020 | 0x3020 => Some(Implicit::Write),
-        _ => None,
-    };
-    Access {
-        original,
-        implicit,
-        hlvx: false,
-        mxr: false,
     }
 }
 
@@ -306,7 +282,10 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             Route::ShadowFault => {
                 // htval holds the GPA shifted right by 2; stval's low bits complete it (for an
                 // implicit access they are 0: the PTE's own GPA).
-                let access = guest_page_fault_access(trap.code, trap.htinst);
+                // HS-level MXR is not passed: the host does not yet give L2 L1's MXR, so an
+                // execute-only page is not readable (a fault reflected to L1, never a wider
+                // mapping).
+                let access = Access::from_guest_page_fault(trap.code, trap.htinst, false);
                 let gpa = (trap.htval << 2)
                     | if access.implicit.is_some() {
                         0
