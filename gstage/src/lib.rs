@@ -24,6 +24,8 @@
 //! - Fences: the writer and the shadow report a fence for every valid entry they change, a
 //!   VMID-wide fence for a non-leaf change; a new shadow leaf is fenced only when the host
 //!   says its harts lack Svvptc.
+//! - A shadow leaf takes the PBMT of L1's leaf when L1 has PBMTE, else PMA; the host's own
+//!   memory type for L1's memory is not combined with it yet.
 //! - The VS-stage treats XWR=010 as reserved (shadow stacks, Zicfiss, are not modelled).
 //!
 //! # Example: build a small Sv39x4 table and walk it

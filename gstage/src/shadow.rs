@@ -8,7 +8,7 @@ use crate::hgatp::{GStageMode, Hgatp, SupportedModes};
 use crate::host::{FramePool, HostMapping, L1AddressMap};
 use crate::paging::{PteMemory, WalkConfig};
 use crate::pte::{Pbmt, Perms, Pte};
-use crate::walk::{Access, WalkError, low_mask, translate};
+use crate::walk::{Access, Origin, Translation, WalkError, low_mask, translate};
 use crate::writer::{GStageTable, MappedLeaf, OnTable, WriteError};
 
 /// Identifies one of L1's G-stages: what L1 wrote in hgatp before entering L2.
@@ -41,6 +41,8 @@ impl ContextKey {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ShadowConfig {
     /// How L1's G-stage tables behave (L1's virtual menvcfg: ADUE, PBMTE; Svnapot, ...).
+    /// With PBMTE, shadow leaves copy L1's PBMT, so the physical menvcfg.PBMTE must be set.
+    /// Change it with [`ShadowManager::set_l1_walk`].
     pub l1_walk: WalkConfig,
     /// The physical hart implements Svvptc: a new shadow leaf needs no fence.
     pub host_svvptc: bool,
@@ -339,7 +341,10 @@ impl<const N: usize> ShadowManager<N> {
 
     /// Handles a shadow miss at `gpa` for `access`: walks L1's current G-stage (never a
     /// remembered answer), translates the L1 GPA through `l1_map`, and installs a leaf of the
-    /// largest size both stages allow with the intersection of their permissions. Appends
+    /// largest size both stages allow with the intersection of their permissions and, when
+    /// `l1_walk.pbmte`, the memory type (PBMT) of L1's leaf; the host must then run L2 with
+    /// the physical menvcfg.PBMTE set. The host's own memory type for that L1 memory is not
+    /// combined yet ([`HostMapping`] has none): L1's type wins, PMA when L1 gives none. Appends
     /// the fences the host must execute before resuming L2. A fill where a shadow leaf already
     /// exists (the hart faulted on a lesser or stale entry) replaces it and fences it.
     ///
@@ -385,7 +390,8 @@ impl<const N: usize> ShadowManager<N> {
         }
         let code = l1_size_code(t.size_log2);
         // The leaf must grant the access itself; an empty XWR would make it a table pointer.
-        let leaf = Pte::gstage_leaf(host.host_pa, perms, Pbmt::Pma, code)
+        let pbmt = l1_pbmt(&t, key.mode, &self.config.l1_walk);
+        let leaf = Pte::gstage_leaf(host.host_pa, perms, pbmt, code)
             .filter(|_| access.granted_by(perms))
             .ok_or(FillError::NoCommonPermission {
                 l1_gpa,
@@ -574,6 +580,18 @@ impl<const N: usize> ShadowManager<N> {
                 clear(ctx, pool, fences);
             }
         }
+    }
+}
+
+/// The memory type of L1's leaf, when L1 may set one (its virtual menvcfg.PBMTE).
+// Svpbmt: PBMT in a G-stage leaf overrides the PMA of the memory it maps.
+fn l1_pbmt(t: &Translation, mode: GStageMode, l1_walk: &WalkConfig) -> Pbmt {
+    match (t.origin, mode.scheme()) {
+        (Origin::Leaf { pte, .. }, Some(scheme)) if l1_walk.pbmte => {
+            // The walker has refused the reserved value 3 already.
+            Pbmt::from_raw(pte.pbmt_raw(scheme.width())).unwrap_or(Pbmt::Pma)
+        }
+        _ => Pbmt::Pma,
     }
 }
 

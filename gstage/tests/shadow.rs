@@ -701,3 +701,45 @@ fn changing_l1_walk_rules_empties_every_context_and_fences_each_vmid() {
         Perms::R | Perms::W
     );
 }
+
+#[test]
+fn a_shadow_leaf_takes_the_memory_type_of_l1s_leaf_when_l1_has_pbmte() {
+    use gstage::{FaultReason, PteWidth};
+    const NC: u64 = 1 << 61;
+    const IO: u64 = 2 << 61;
+    let cfg = ShadowConfig {
+        l1_walk: WalkConfig {
+            pbmte: true,
+            ..WalkConfig::default()
+        },
+        ..config()
+    };
+    let mut w = world_with(cfg, 64);
+    w.b.map(&mut w.l1, 0x1000, 0, 0x5000, R | W | U | A | D | NC)
+        .unwrap();
+    w.b.map(&mut w.l1, 0x2000, 0, 0x6000, R | W | U | A | D | IO)
+        .unwrap();
+    w.b.map(&mut w.l1, 0x3000, 0, 0x7000, R | W | U | A | D)
+        .unwrap();
+    let pbmt = |w: &mut World, gpa| {
+        w.fill(gpa, load())
+            .unwrap()
+            .leaf
+            .pte
+            .pbmt_raw(PteWidth::Bits64)
+    };
+    assert_eq!(pbmt(&mut w, 0x1000), 1);
+    assert_eq!(pbmt(&mut w, 0x2000), 2);
+    assert_eq!(pbmt(&mut w, 0x3000), 0);
+    // Without PBMTE L1's PBMT bits are reserved: L1's fault, and nothing is installed.
+    let mut w = world();
+    w.b.map(&mut w.l1, 0x1000, 0, 0x5000, R | W | U | A | D | NC)
+        .unwrap();
+    match w.fill(0x1000, load()) {
+        Err(FillError::L1(WalkError::GuestPageFault(f))) => {
+            assert_eq!(f.reason, FaultReason::ReservedPbmt)
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(w.leaf(0x1000).is_none());
+}
