@@ -4,10 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nested_core::gstage::{ShadowConfig, SupportedModes, WalkConfig};
 use nested_core::host::PhysicalHart;
 use nested_core::host::real;
-use nested_core::testing::{SoftHost, emulate_and_check};
+use nested_core::testing::{SoftHost, emulate_and_check, shadow_config};
 use nested_core::{GuestRegs, NestedConfig, NestedHart};
 
 #[derive(Debug, arbitrary::Arbitrary)]
@@ -30,17 +29,7 @@ fuzz_target!(|input: Input| {
         smstateen: geilen > 1,
         ..base
     };
-    let shadow = ShadowConfig {
-        l1_walk: WalkConfig::default(),
-        host_svvptc: false,
-        first_vmid: 1,
-        shadow_modes: SupportedModes {
-            sv32x4: false,
-            sv39x4: true,
-            sv48x4: true,
-            sv57x4: false,
-        },
-    };
+    let shadow = shadow_config(1);
     let mut hart: NestedHart<2> = NestedHart::new(config, shadow, 0);
     let mut host = Box::new(SoftHost::new());
     host.cpu.write_csr(real::VSTVEC, 0x8040_0000);

@@ -5,10 +5,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use nested_core::gstage::{ShadowConfig, SupportedModes, WalkConfig};
 use nested_core::host::{PhysicalHart, real};
 use nested_core::testing::pte::{A, D, R, U, W};
-use nested_core::testing::{MEMORY_BYTES, SoftHost, Tables, check_legal_values, same};
+use nested_core::testing::{
+    MEMORY_BYTES, SoftHost, Tables, check_legal_values, same, shadow_config,
+};
 use nested_core::{
     GuestRegs, GuestTrap, NestedConfig, NestedHart, Outcome, Trap, VirtualMode, cause,
 };
@@ -44,17 +45,7 @@ fn csrrw(csr: u16) -> u32 {
 }
 
 fuzz_target!(|steps: Vec<Step>| {
-    let shadow = ShadowConfig {
-        l1_walk: WalkConfig::default(),
-        host_svvptc: false,
-        first_vmid: 1,
-        shadow_modes: SupportedModes {
-            sv32x4: false,
-            sv39x4: true,
-            sv48x4: true,
-            sv57x4: false,
-        },
-    };
+    let shadow = shadow_config(1);
     let mut hart: NestedHart<2> = NestedHart::new(NestedConfig::rv64(), shadow, 0);
     let mut host = Box::new(SoftHost::new());
     host.cpu.write_csr(real::VSTVEC, 0x8040_0000);

@@ -8,12 +8,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use nacl_shmem::csr_space::write_slot;
 use nacl_shmem::dirty_bitmap::set_dirty;
 use nacl_shmem::{AccessError, CsrSlot, WordAccess, Xlen};
-use nested_core::gstage::{ShadowConfig, SupportedModes, WalkConfig};
 use nested_core::host::GuestMemory;
 use nested_core::host::PhysicalHart;
 use nested_core::host::real;
 use nested_core::testing::pte::{A, D, R, U, W};
-use nested_core::testing::{SoftHost, Tables, l1_to_l2, l2_to_l1, same};
+use nested_core::testing::{SoftHost, Tables, l1_to_l2, l2_to_l1, same, shadow_config};
 use nested_core::{GuestRegs, GuestTrap, NestedConfig, NestedHart, Trap, VirtualMode, cause};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -32,17 +31,7 @@ fn csrrw(csr: u16) -> u32 {
 }
 
 fn bench(c: &mut Criterion) {
-    let shadow = ShadowConfig {
-        l1_walk: WalkConfig::default(),
-        host_svvptc: false,
-        first_vmid: 1,
-        shadow_modes: SupportedModes {
-            sv32x4: false,
-            sv39x4: true,
-            sv48x4: true,
-            sv57x4: false,
-        },
-    };
+    let shadow = shadow_config(1);
     let mut hart: NestedHart<4> = NestedHart::new(NestedConfig::rv64(), shadow, 0);
     let mut host = Box::new(SoftHost::new());
     host.cpu.write_csr(real::VSTVEC, 0x8040_0000);
@@ -105,17 +94,7 @@ fn bench(c: &mut Criterion) {
 /// One L2 round trip's two halves: L1's SRET into L2 (shadow context already built), and an
 /// ecall of L2 reflected back into L1.
 fn world_switch(c: &mut Criterion) {
-    let shadow = ShadowConfig {
-        l1_walk: WalkConfig::default(),
-        host_svvptc: false,
-        first_vmid: 1,
-        shadow_modes: SupportedModes {
-            sv32x4: false,
-            sv39x4: true,
-            sv48x4: true,
-            sv57x4: false,
-        },
-    };
+    let shadow = shadow_config(1);
     let mut hart: NestedHart<4> = NestedHart::new(NestedConfig::rv64(), shadow, 0);
     let mut host = Box::new(SoftHost::new());
     host.cpu.write_csr(real::VSTVEC, 0x8040_0000);
@@ -172,17 +151,7 @@ impl WordAccess for L1Shmem<'_> {
 /// NACL sync_sret with 10 dirty CSRs: the sync, the SRET area, the entry into L2. Only the
 /// sync_sret is timed; L1's batched writes before it and L2's exit after it are not.
 fn nacl_sync_sret(c: &mut Criterion) {
-    let shadow = ShadowConfig {
-        l1_walk: WalkConfig::default(),
-        host_svvptc: false,
-        first_vmid: 1,
-        shadow_modes: SupportedModes {
-            sv32x4: false,
-            sv39x4: true,
-            sv48x4: true,
-            sv57x4: false,
-        },
-    };
+    let shadow = shadow_config(1);
     let mut hart: NestedHart<4> = NestedHart::new(NestedConfig::rv64(), shadow, 0);
     let mut host = Box::new(SoftHost::new());
     host.cpu.write_csr(real::VSTVEC, 0x8040_0000);

@@ -413,3 +413,19 @@ pub fn l2_to_l1(gpa: u64) -> u64 {
 pub fn l1_to_l2(l1_gpa: u64) -> u64 {
     l1_gpa.wrapping_sub(L2_IN_L1)
 }
+
+/// The shadow configuration of the tests: L1's G-stage with Svade and no PBMT, a host
+/// without Svvptc whose hgatp offers Sv39x4 and Sv48x4, physical VMIDs from `first_vmid`.
+pub fn shadow_config(first_vmid: u16) -> gstage::ShadowConfig {
+    gstage::ShadowConfig {
+        l1_walk: gstage::WalkConfig::default(),
+        host_svvptc: false,
+        first_vmid,
+        shadow_modes: gstage::SupportedModes {
+            sv32x4: false,
+            sv39x4: true,
+            sv48x4: true,
+            sv57x4: false,
+        },
+    }
+}

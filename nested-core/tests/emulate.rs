@@ -1,11 +1,10 @@
 //! Emulation of L1's trapping instructions against the software host: results, traps raised
 //! in L1, and the privilege table.
 
-use gstage::{ShadowConfig, SupportedModes, WalkConfig};
 use nested_core::csr::bits::*;
 use nested_core::csr::number::*;
 use nested_core::host::{PhysicalHart, real};
-use nested_core::testing::SoftHost;
+use nested_core::testing::{SoftHost, shadow_config};
 use nested_core::{
     Event, GuestRegs, Instruction, NestedConfig, NestedHart, Outcome, Permission, Trap,
     VirtualMode, cause,
@@ -14,17 +13,7 @@ use nested_core::{
 type Hart = NestedHart<4>;
 
 fn hart(config: NestedConfig) -> Hart {
-    let shadow = ShadowConfig {
-        l1_walk: WalkConfig::default(),
-        host_svvptc: false,
-        first_vmid: 1,
-        shadow_modes: SupportedModes {
-            sv32x4: false,
-            sv39x4: true,
-            sv48x4: true,
-            sv57x4: false,
-        },
-    };
+    let shadow = shadow_config(1);
     NestedHart::new(config, shadow, 0)
 }
 

@@ -1,12 +1,12 @@
 //! HFENCE.GVMA and HFENCE.VVMA from L1: the shadow leaves they remove, the contexts they
 //! leave alone, and the real fences under the shadow VMIDs.
 
+use gstage::ContextKey;
 use gstage::walk::AccessType;
-use gstage::{ContextKey, ShadowConfig, SupportedModes, WalkConfig};
 use nested_core::csr::number::HGATP;
 use nested_core::host::{PhysicalHart, real};
 use nested_core::testing::pte::{A, D, R, U, W};
-use nested_core::testing::{Fence, SoftHost};
+use nested_core::testing::{Fence, SoftHost, shadow_config};
 use nested_core::testing::{Tables, same};
 use nested_core::{Event, GuestRegs, NestedConfig, NestedHart, Trap, VirtualMode, cause};
 
@@ -26,17 +26,7 @@ fn hgatp(vmid: u64, root: u64) -> u64 {
 
 impl Setup {
     fn new() -> Self {
-        let shadow = ShadowConfig {
-            l1_walk: WalkConfig::default(),
-            host_svvptc: false,
-            first_vmid: 10,
-            shadow_modes: SupportedModes {
-                sv32x4: false,
-                sv39x4: true,
-                sv48x4: true,
-                sv57x4: false,
-            },
-        };
+        let shadow = shadow_config(10);
         let mut host = Box::new(SoftHost::new());
         host.cpu.write_csr(real::VSTVEC, 0x8030_0000);
         let mut tables = Tables { next: 0x8000_c000 };

@@ -1,7 +1,6 @@
 //! HLV, HLVX and HSV from L1: the two-stage access through L1's virtual vsatp and hgatp, the
 //! value loaded or stored, and the exact exception L1 gets when it faults.
 
-use gstage::{ShadowConfig, SupportedModes, WalkConfig};
 use nested_core::csr::bits::*;
 use nested_core::csr::number::*;
 use nested_core::host::{PhysicalHart, real};
@@ -9,7 +8,7 @@ use nested_core::testing::SoftHost;
 use nested_core::{Event, GuestRegs, NestedConfig, NestedHart, Outcome, Trap, VirtualMode, cause};
 
 use nested_core::testing::pte::{A, D, R, U, W, X};
-use nested_core::testing::{Tables, l1_to_l2, l2_to_l1, same};
+use nested_core::testing::{Tables, l1_to_l2, l2_to_l1, same, shadow_config};
 
 const L1_STVEC: u64 = 0x8030_0000;
 const PC: u64 = 0x8020_0000;
@@ -29,17 +28,7 @@ struct Setup {
 
 impl Setup {
     fn new() -> Self {
-        let shadow = ShadowConfig {
-            l1_walk: WalkConfig::default(),
-            host_svvptc: false,
-            first_vmid: 1,
-            shadow_modes: SupportedModes {
-                sv32x4: false,
-                sv39x4: true,
-                sv48x4: true,
-                sv57x4: false,
-            },
-        };
+        let shadow = shadow_config(1);
         let mut host = Box::new(SoftHost::new());
         host.cpu.write_csr(real::VSTVEC, L1_STVEC);
         Setup {

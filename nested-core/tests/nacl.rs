@@ -3,14 +3,13 @@
 //! `nacl-shmem`'s consumer, and the cost of a round trip with NACL.
 
 use gstage::walk::AccessType;
-use gstage::{ShadowConfig, SupportedModes, WalkConfig};
 use nacl_shmem::hfence::HfenceRequest;
 use nacl_shmem::{ByteShmem, Consumer, Xlen};
 use nested_core::csr::bits::*;
 use nested_core::csr::number::*;
 use nested_core::host::{GuestMemory, PhysicalHart, real};
 use nested_core::testing::pte::{A, D, R, U, W};
-use nested_core::testing::{SoftHost, Tables, same};
+use nested_core::testing::{SoftHost, Tables, same, shadow_config};
 use nested_core::{
     GuestRegs, GuestTrap, NaclProvider, NestedConfig, NestedContext, NestedHart, Trap, VirtualMode,
     World, cause,
@@ -48,17 +47,7 @@ type Sbi = Dispatcher<
 >;
 
 fn setup() -> (Sbi, Hart) {
-    let shadow = ShadowConfig {
-        l1_walk: WalkConfig::default(),
-        host_svvptc: false,
-        first_vmid: 30,
-        shadow_modes: SupportedModes {
-            sv32x4: false,
-            sv39x4: true,
-            sv48x4: true,
-            sv57x4: false,
-        },
-    };
+    let shadow = shadow_config(30);
     let mut host = Box::new(SoftHost::new());
     host.cpu.write_csr(real::VSTVEC, 0x8030_0000);
     host.cpu.write_csr(real::VSEPC, 0x1000); // where L1's SRET sends L2

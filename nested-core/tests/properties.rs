@@ -2,24 +2,14 @@
 //! a defined outcome without panicking, move the pc only where the spec allows, and leave
 //! every CSR reading back a legal value.
 
-use gstage::{ShadowConfig, SupportedModes, WalkConfig};
+use gstage::ShadowConfig;
 use nested_core::host::{PhysicalHart, real};
-use nested_core::testing::{SoftHost, emulate_and_check};
+use nested_core::testing::{SoftHost, emulate_and_check, shadow_config};
 use nested_core::{GuestRegs, NestedConfig, NestedHart};
 use proptest::prelude::*;
 
 fn shadow() -> ShadowConfig {
-    ShadowConfig {
-        l1_walk: WalkConfig::default(),
-        host_svvptc: false,
-        first_vmid: 1,
-        shadow_modes: SupportedModes {
-            sv32x4: false,
-            sv39x4: true,
-            sv48x4: true,
-            sv57x4: false,
-        },
-    }
+    shadow_config(1)
 }
 
 /// Instruction words biased towards the ones the engine emulates.

@@ -4,11 +4,10 @@
 #![cfg(not(loom))]
 
 use gstage::walk::AccessType;
-use gstage::{ShadowConfig, SupportedModes, WalkConfig};
 use nested_core::csr::number::HGATP;
 use nested_core::host::{PhysicalHart, real};
 use nested_core::testing::pte::{A, D, R, U, W};
-use nested_core::testing::{Fence, SoftHost, Tables, same};
+use nested_core::testing::{Fence, SoftHost, Tables, same, shadow_config};
 use nested_core::{
     Drained, FenceMailbox, GuestRegs, NestedConfig, NestedHart, RemoteFence, Trap, VirtualMode,
     cause,
@@ -74,17 +73,7 @@ fn a_full_mailbox_escalates_to_everything_and_loses_no_fence() {
 
 /// L1's G-stage (VMID 1) mapping L2 GPA 0x1000, filled into this hart's shadow.
 fn hart_with_a_filled_shadow() -> (NestedHart<2>, Box<SoftHost>) {
-    let shadow = ShadowConfig {
-        l1_walk: WalkConfig::default(),
-        host_svvptc: false,
-        first_vmid: 20,
-        shadow_modes: SupportedModes {
-            sv32x4: false,
-            sv39x4: true,
-            sv48x4: true,
-            sv57x4: false,
-        },
-    };
+    let shadow = shadow_config(20);
     let mut hart = NestedHart::new(NestedConfig::rv64(), shadow, 0);
     let mut host = Box::new(SoftHost::new());
     host.cpu.write_csr(real::VSTVEC, 0x8040_0000);

@@ -2,12 +2,11 @@
 //! handed to the host or reflected into L1 with exactly what hardware writes, and L2's state
 //! kept across the switch.
 
-use gstage::{ShadowConfig, SupportedModes, WalkConfig};
 use nested_core::csr::bits::*;
 use nested_core::csr::number::*;
 use nested_core::host::{PhysicalHart, real};
 use nested_core::testing::pte::{A, D, R, U, W};
-use nested_core::testing::{SoftHost, Tables, same};
+use nested_core::testing::{SoftHost, Tables, same, shadow_config};
 use nested_core::{
     Effects, Event, GuestRegs, GuestTrap, NestedConfig, NestedHart, Outcome, Route, Trap,
     VirtualMode, World, cause, route,
@@ -33,17 +32,7 @@ impl Setup {
     /// L1 has a G-stage (VMID 5) mapping L2 GPA 0..0x8000 to L1 GPA 0x8000_8000.. and has
     /// prepared L2's state; it is about to SRET into L2.
     fn ready_to_enter() -> Self {
-        let shadow = ShadowConfig {
-            l1_walk: WalkConfig::default(),
-            host_svvptc: false,
-            first_vmid: 40,
-            shadow_modes: SupportedModes {
-                sv32x4: false,
-                sv39x4: true,
-                sv48x4: true,
-                sv57x4: false,
-            },
-        };
+        let shadow = shadow_config(40);
         let mut host = Box::new(SoftHost::new());
         let mut tables = Tables {
             next: 0x8001_0000 - 0x6000,
