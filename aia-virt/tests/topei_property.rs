@@ -1,10 +1,13 @@
 //! Property: any sequence of MMIO writes and CSR accesses keeps every guest file consistent —
 //! `topei`, `hgeip` and each register read agree with a simple bit-per-identity reference
-//! that scans linearly (AIA IMSIC chapter).
+//! that scans linearly (AIA IMSIC chapter) — and `vstopi` agrees with a reference that sorts
+//! the candidates by the AIA's priority rules (AIA VS-level chapter), both for L1 and for what
+//! L2 sees after the projection into the real CSRs.
 
 mod common;
 use aia_virt::{
-    AiaConfig, CsrError, CsrOp, CsrTrap, MmioOp, NestedAia, NoGuestFileHardware, Origin, Vgein,
+    AiaConfig, CsrError, CsrOp, CsrTrap, L2Interrupts, MmioOp, NestedAia, NoGuestFileHardware,
+    Origin, Vgein, VsContext,
 };
 use common::{CTX, HS, VS, VS32, num::*};
 use proptest::prelude::*;
@@ -125,6 +128,125 @@ fn apply(op: CsrOp, old: u64) -> Option<u64> {
     }
 }
 
+/// Default priority order of the AIA M/S-level table, highest first (16-23 and 32-47 as the
+/// AIA plans them; 14, reserved, placed after 13 by this engine). Unlisted numbers come last,
+/// lowest number first.
+const DEFAULT_ORDER: [u64; 36] = [
+    47, 23, 46, 45, 22, 44, 43, 21, 42, 41, 20, 40, 11, 3, 7, 9, 1, 5, 12, 10, 2, 6, 13, 14, 39,
+    19, 38, 37, 18, 36, 35, 17, 34, 33, 16, 32,
+];
+
+fn default_position(irq: u64) -> u64 {
+    match DEFAULT_ORDER.iter().position(|&i| i == irq) {
+        Some(p) => 2 * p as u64,
+        None => 1000 + 2 * irq,
+    }
+}
+
+/// Everything VS-level `vstopi` depends on, as raw register values.
+struct VsState {
+    ctx: VsContext,
+    hvien: u64,
+    hvip: u64,
+    hvictl: u64,
+    hviprio1: u64,
+    hviprio2: u64,
+    vgein: u64,
+    /// The selected file (VGEIN valid): its line and its `topei` identity.
+    file: Option<(bool, u64)>,
+}
+
+/// The priority byte `hviprio1`/`hviprio2` give interrupt `irq` (0 when it has none).
+fn hviprio_byte(s: &VsState, irq: u64) -> u64 {
+    let byte = |reg: u64, k: u64| (reg >> (8 * k)) & 0xFF;
+    match irq {
+        1 => byte(s.hviprio1, 1),
+        5 => byte(s.hviprio1, 3),
+        13..=15 => byte(s.hviprio1, irq - 8),
+        16..=23 => byte(s.hviprio2, irq - 16),
+        _ => 0,
+    }
+}
+
+/// `vstopi` by the AIA's words: build the list of candidates, sort, report the first.
+fn reference_vstopi(s: &VsState) -> u64 {
+    let bit = |v: u64, n: u64| (v >> n) & 1 == 1;
+    let c = &s.ctx;
+    let line = s.file.is_some_and(|(line, _)| line);
+    let mut vsip = 0u64;
+    for (h, v, extra) in [(2, 1, false), (6, 5, c.vstimer_pending), (10, 9, line)] {
+        if bit(c.hideleg, h) && (bit(s.hvip, h) || extra) {
+            vsip |= 1 << v;
+        }
+    }
+    for n in 13..64 {
+        let pending = if bit(c.hideleg, n) {
+            bit(c.sip, n)
+        } else {
+            bit(s.hvien, n) && bit(s.hvip, n)
+        };
+        if pending {
+            vsip |= 1 << n;
+        }
+    }
+    let ready = vsip & c.vsie;
+    let (vti, dpr, ipriom) = (bit(s.hvictl, 30), bit(s.hvictl, 9), bit(s.hvictl, 8));
+    let (iid, iprio) = ((s.hvictl >> 16) & 0xFFF, s.hvictl & 0xFF);
+    let sei = default_position(9);
+    // (identity, priority number, default position)
+    let mut candidates: Vec<(u64, u64, u64)> = Vec::new();
+    if bit(ready, 9) {
+        let number = match s.file {
+            Some((_, top)) if top != 0 => top,
+            None if s.vgein == 0 && iid == 9 && iprio != 0 => iprio,
+            _ => 256,
+        };
+        candidates.push((9, number, sei));
+    }
+    if vti && iid != 9 {
+        candidates.push((iid, iprio, if dpr { sei + 1 } else { sei - 1 }));
+    } else if !vti {
+        for n in [1, 5].into_iter().chain(13..64).filter(|&n| bit(ready, n)) {
+            candidates.push((n, hviprio_byte(s, n), default_position(n)));
+        }
+    }
+    // Number 0: above every nonzero number if the default priority is above SEI, else below.
+    let class = |&(_, number, pos): &(u64, u64, u64)| match number {
+        0 if pos < sei => 0,
+        0 => 2,
+        _ => 1,
+    };
+    candidates.sort_by_key(|x| (class(x), x.1, x.2));
+    let Some(&(iid, number, pos)) = candidates.first() else {
+        return 0;
+    };
+    let iprio = match number {
+        _ if !ipriom => 1,
+        0 if pos < sei => 0,
+        0 => 255,
+        n => n.min(255),
+    };
+    (iid << 16) | iprio
+}
+
+/// What the real hart shows L2 once the host loads `l2` with the real VGEIN = 0: a GEILEN = 0
+/// instance holding exactly those CSRs.
+fn real_vstopi(n: u16, l2: &L2Interrupts, ctx: &VsContext) -> u64 {
+    let mut real = NestedAia::<0>::new(AiaConfig::new(n)).unwrap();
+    let hw = &mut NoGuestFileHardware;
+    let regs = [
+        (HVIEN, l2.hvien),
+        (HVIP, l2.hvip),
+        (HVICTL, l2.hvictl),
+        (HVIPRIO1, l2.hviprio1),
+        (HVIPRIO2, l2.hviprio2),
+    ];
+    for (number, v) in regs {
+        real.csr_rmw(number, CsrOp::Write(v), HS, &CTX, hw).unwrap();
+    }
+    real.vstopi(ctx, hw).bits()
+}
+
 #[derive(Clone, Debug)]
 enum Step {
     Mmio {
@@ -143,6 +265,13 @@ enum Step {
         op: CsrOp,
     },
     Vgein(u64),
+    /// L1 writes one of `hvien`, `hvip`, `hvictl`, `hviprio1`, `hviprio2`.
+    Csr {
+        number: u16,
+        value: u64,
+    },
+    /// L1's state outside the crate changes.
+    Ctx(VsContext),
 }
 
 fn csr_op() -> impl Strategy<Value = CsrOp> {
@@ -183,7 +312,28 @@ fn step(n: u16) -> impl Strategy<Value = Step> {
         1 => (0u64..8).prop_map(Step::Vgein),
         1 => (0u64..70).prop_map(|t| Step::Ireg { origin: 0, select: 0x72, op: CsrOp::Write(t) }),
         1 => (0u64..2).prop_map(|t| Step::Ireg { origin: 0, select: 0xC0, op: CsrOp::Set(!t) }),
+        2 => (prop_oneof![Just(HVIEN), Just(HVIP), Just(HVIPRIO1), Just(HVIPRIO2)], any::<u64>())
+            .prop_map(|(number, value)| Step::Csr { number, value }),
+        2 => hvictl().prop_map(|value| Step::Csr { number: HVICTL, value }),
+        2 => (any::<u64>(), any::<u64>(), any::<u64>(), any::<bool>()).prop_map(
+            |(hideleg, sip, vsie, vstimer_pending)| Step::Ctx(VsContext { hideleg, sip, vsie, vstimer_pending })
+        ),
     ]
+}
+
+/// `hvictl` values whose IID is often 9 or a VS interrupt, and IPRIO often 0 or small.
+fn hvictl() -> impl Strategy<Value = u64> {
+    let iid = prop_oneof![Just(9u64), 0u64..64, 0u64..0x1000];
+    let iprio = prop_oneof![Just(0u64), 0u64..8, 0u64..256];
+    (any::<bool>(), iid, any::<bool>(), any::<bool>(), iprio).prop_map(
+        |(vti, iid, dpr, ipriom, iprio)| {
+            (u64::from(vti) << 30)
+                | (iid << 16)
+                | (u64::from(dpr) << 9)
+                | (u64::from(ipriom) << 8)
+                | iprio
+        },
+    )
 }
 
 fn origin(o: u8) -> Origin {
@@ -208,6 +358,7 @@ fn run(n: u16, steps: &[Step]) -> Result<(), TestCaseError> {
     let hw = &mut NoGuestFileHardware;
     let mut files = vec![RefFile::new(usize::from(n)); GEILEN + 1];
     let mut vgein = 0u64;
+    let mut ctx = CTX;
     for s in steps {
         let valid = (1..=GEILEN as u64).contains(&vgein);
         match *s {
@@ -278,6 +429,11 @@ fn run(n: u16, steps: &[Step]) -> Result<(), TestCaseError> {
                 aia.set_vgein(Vgein::new(v));
                 vgein = v;
             }
+            Step::Csr { number, value } => {
+                aia.csr_rmw(number, CsrOp::Write(value), HS, &CTX, hw)
+                    .unwrap();
+            }
+            Step::Ctx(c) => ctx = c,
         }
         let mut hgeip = 0;
         for (g, f) in files.iter().enumerate().skip(1) {
@@ -293,6 +449,48 @@ fn run(n: u16, steps: &[Step]) -> Result<(), TestCaseError> {
             }
         }
         prop_assert_eq!(aia.hgeip(hw), hgeip);
+        check_vstopi(n, &mut aia, &files, vgein, &ctx)?;
+    }
+    Ok(())
+}
+
+/// L1's `vstopi` equals the reference, and so does what L2 sees, except where the projection
+/// documents a limit (an identity above 255, or an L1 VTI injection other than IID 9).
+fn check_vstopi(
+    n: u16,
+    aia: &mut NestedAia<GEILEN>,
+    files: &[RefFile],
+    vgein: u64,
+    ctx: &VsContext,
+) -> Result<(), TestCaseError> {
+    let hw = &mut NoGuestFileHardware;
+    let mut read = |number| aia.csr_read(number, HS, &CTX, hw).unwrap();
+    let file = files
+        .get(vgein as usize)
+        .filter(|_| vgein != 0)
+        .map(|f| (f.delivery && f.topei() != 0, f.topei() & 0x7FF));
+    let state = VsState {
+        ctx: *ctx,
+        hvien: read(HVIEN),
+        hvip: read(HVIP),
+        hvictl: read(HVICTL),
+        hviprio1: read(HVIPRIO1),
+        hviprio2: read(HVIPRIO2),
+        vgein,
+        file,
+    };
+    let want = reference_vstopi(&state);
+    prop_assert_eq!(aia.vstopi(ctx, hw).bits(), want, "L1's vstopi");
+    prop_assert_eq!(aia.csr_read(VSTOPI, HS, ctx, hw), Ok(want));
+    let (vti, iid) = (state.hvictl >> 30 & 1 == 1, (state.hvictl >> 16) & 0xFFF);
+    let limit = (vti && iid != 9) || file.is_some_and(|(_, top)| top > 255);
+    if !limit {
+        let l2 = aia.l2_interrupts();
+        prop_assert_eq!(
+            real_vstopi(n, &l2, ctx),
+            want,
+            "L2's vstopi after projection"
+        );
     }
     Ok(())
 }
@@ -307,6 +505,40 @@ proptest! {
     ) {
         run(n, &steps)?;
     }
+}
+
+#[test]
+fn the_vstopi_reference_itself_follows_the_priority_table() {
+    let mut s = VsState {
+        ctx: VsContext {
+            hideleg: !0,
+            sip: (1 << 14) | (1 << 16) | (1 << 35),
+            vsie: !0,
+            vstimer_pending: false,
+        },
+        hvien: 0,
+        hvip: 0,
+        hvictl: 1 << 8,
+        hviprio1: 0,
+        hviprio2: 0,
+        vgein: 0,
+        file: None,
+    };
+    assert_eq!(reference_vstopi(&s), (14 << 16) | 255, "14 above 35 and 16");
+    s.ctx.sip |= 1 << 23;
+    assert_eq!(
+        reference_vstopi(&s),
+        23 << 16,
+        "23 above SEI: number 0 reads 0"
+    );
+    s.hviprio2 = 5 << 56; // 23 at 5
+    s.hvip = 1 << 10;
+    s.file = Some((false, 3));
+    assert_eq!(
+        reference_vstopi(&s),
+        (9 << 16) | 3,
+        "SEI at vstopei 3 beats 23 at 5"
+    );
 }
 
 #[test]

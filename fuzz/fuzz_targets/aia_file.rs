@@ -1,14 +1,18 @@
 //! Fuzz target `aia_file`: arbitrary MSIs (any offset, width, value), CSR accesses (any
 //! number, origin, select, op), VGEIN changes and hardware attach/detach on a nested AIA with
-//! three virtual guest files. After every step each file's `topei` and L1's `hgeip` must equal
-//! a bit-per-identity reference that scans linearly, and the L2 projection must agree.
+//! three virtual guest files, from L1 and from L2 (with or without `hstateen0` bits). After
+//! every step each file's `topei` and L1's `hgeip` must equal a bit-per-identity reference that
+//! scans linearly, `vstopi` must equal a reference that sorts the candidates by the AIA's
+//! priority rules, and the L2 projection must agree (real VGEIN, VSEIP, and the `vstopi` L2
+//! sees where the projection has no documented limit).
 #![no_main]
 
 use aia_virt::hvip::VSEIP;
 use aia_virt::iselect::{VsSelect, imsic_reg};
 use aia_virt::{
     AiaConfig, CsrError, CsrOp, CsrTrap, FileBacking, GuestFileHardware, Hstateen0, ImsicFile,
-    MmioOp, NestedAia, Origin, PhysGuestFile, Vgein, VsContext, Xlen,
+    L2Interrupts, MmioOp, NestedAia, NoGuestFileHardware, Origin, PhysGuestFile, Vgein, VsContext,
+    Xlen,
 };
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
@@ -56,11 +60,24 @@ enum Op {
     Detach {
         g: u8,
     },
+    /// L1 writes `hvien`, `hvip`, `hvictl`, `hviprio1`, `hviprio2` or `hgeie`.
+    L1Csr {
+        which: u8,
+        value: u64,
+    },
+    Ctx {
+        hideleg: u64,
+        sip: u64,
+        vsie: u64,
+        vstimer: bool,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
 struct Input {
     size: u8,
+    /// L1's `hvien`, `hvip`, `hvictl`, `hviprio1`, `hviprio2` to start from.
+    l1: [u64; 5],
     ops: Vec<Op>,
 }
 
@@ -176,24 +193,136 @@ fn op_of(kind: u8, value: u64) -> CsrOp {
     }
 }
 
+/// L1 (HS or U), or L2 (VS-mode RV64/RV32 or VU) with all or some `hstateen0` bits.
 fn origin_of(o: u8) -> Origin {
-    let hstateen0 = Hstateen0::from_bits_truncate(u64::from(o) << 58);
-    match o % 6 {
+    let some = Hstateen0::from_bits_truncate(u64::from(o >> 3) << 58);
+    let l2 = |hstateen0, xlen| Origin::L2Supervisor { hstateen0, xlen };
+    match o % 8 {
         0 | 1 => Origin::L1Supervisor,
         2 => Origin::L1User,
-        3 => Origin::L2Supervisor {
-            hstateen0: Hstateen0::all(),
+        3 => l2(Hstateen0::all(), Xlen::Rv64),
+        4 => l2(Hstateen0::all(), Xlen::Rv32),
+        5 => Origin::L2User {
+            hstateen0: some,
             xlen: Xlen::Rv64,
         },
-        4 => Origin::L2Supervisor {
-            hstateen0: Hstateen0::all(),
-            xlen: Xlen::Rv32,
-        },
-        _ => Origin::L2User {
-            hstateen0,
-            xlen: Xlen::Rv64,
-        },
+        6 => l2(some, Xlen::Rv64),
+        _ => l2(some, Xlen::Rv32),
     }
+}
+
+/// L1's `hstateen0` for an L2 VS-mode access (`None` for L1 and VU, which trap regardless).
+fn stateen(o: Origin) -> Option<Hstateen0> {
+    match o {
+        Origin::L2Supervisor { hstateen0, .. } => Some(hstateen0),
+        _ => None,
+    }
+}
+
+/// The default priority position of a major interrupt (smaller is higher): the AIA table,
+/// with 14 after 13 and unlisted numbers last in increasing order. Doubled to leave room for
+/// an `hvictl` injection just above or below SEI.
+fn rank(irq: u64) -> u64 {
+    const TABLE: [u64; 36] = [
+        47, 23, 46, 45, 22, 44, 43, 21, 42, 41, 20, 40, 11, 3, 7, 9, 1, 5, 12, 10, 2, 6, 13, 14,
+        39, 19, 38, 37, 18, 36, 35, 17, 34, 33, 16, 32,
+    ];
+    2 * TABLE
+        .iter()
+        .position(|&i| i == irq)
+        .map_or(64 + irq, |p| p as u64)
+}
+
+/// `vstopi` from raw register values (AIA VS-level chapter): the candidates sorted by
+/// (zero-number class, priority number, default position). `file` is the selected guest
+/// file's line and `topei` identity, when VGEIN names one.
+fn reference_vstopi(
+    ctx: &VsContext,
+    [hvien, hvip, hvictl, hviprio1, hviprio2]: [u64; 5],
+    vgein: u64,
+    file: Option<(bool, u64)>,
+) -> u64 {
+    let on = |v: u64, b: u64| v >> b & 1 != 0;
+    let mut vsip = 0;
+    if on(ctx.hideleg, 2) && on(hvip, 2) {
+        vsip |= 1 << 1;
+    }
+    if on(ctx.hideleg, 6) && (on(hvip, 6) || ctx.vstimer_pending) {
+        vsip |= 1 << 5;
+    }
+    if on(ctx.hideleg, 10) && (on(hvip, 10) || file.is_some_and(|f| f.0)) {
+        vsip |= 1 << 9;
+    }
+    let high = !0x1FFFu64;
+    vsip |= high & ((ctx.hideleg & ctx.sip) | (!ctx.hideleg & hvien & hvip));
+    let ready = vsip & ctx.vsie;
+    let iid = hvictl >> 16 & 0xFFF;
+    let iprio = hvictl & 0xFF;
+    let byte_of = |irq: u64| match irq {
+        1 => hviprio1 >> 8 & 0xFF,
+        5 => hviprio1 >> 24 & 0xFF,
+        13..=15 => hviprio1 >> (8 * (irq - 8)) & 0xFF,
+        16..=23 => hviprio2 >> (8 * (irq - 16)) & 0xFF,
+        _ => 0,
+    };
+    let mut list = Vec::new();
+    if on(ready, 9) {
+        let number = match file {
+            Some((_, top)) if top != 0 => top,
+            None if vgein == 0 && iid == 9 && iprio != 0 => iprio,
+            _ => 256,
+        };
+        list.push((9, number, rank(9)));
+    }
+    if !on(hvictl, 30) {
+        for irq in (0..64).filter(|&i| on(ready, i) && (i == 1 || i == 5 || i >= 13)) {
+            list.push((irq, byte_of(irq), rank(irq)));
+        }
+    } else if iid != 9 {
+        let pos = if on(hvictl, 9) {
+            rank(9) + 1
+        } else {
+            rank(9) - 1
+        };
+        list.push((iid, iprio, pos));
+    }
+    let above_sei = |pos: u64| pos < rank(9);
+    list.sort_by_key(|&(_, number, pos)| {
+        let class = match (number, above_sei(pos)) {
+            (0, true) => 0,
+            (0, false) => 2,
+            _ => 1,
+        };
+        (class, number, pos)
+    });
+    list.first().map_or(0, |&(irq, number, pos)| {
+        let shown = if !on(hvictl, 8) {
+            1
+        } else if number == 0 {
+            if above_sei(pos) { 0 } else { 255 }
+        } else {
+            number.min(255)
+        };
+        irq << 16 | shown
+    })
+}
+
+/// The `vstopi` the real hart shows L2 once the host loads `l2` (real VGEIN = 0).
+fn real_vstopi(n: u16, l2: &L2Interrupts, ctx: &VsContext) -> u64 {
+    let mut real = NestedAia::<0>::new(AiaConfig::new(n)).unwrap();
+    let hw = &mut NoGuestFileHardware;
+    let regs = [
+        (0x608, l2.hvien),
+        (0x645, l2.hvip),
+        (0x609, l2.hvictl),
+        (0x646, l2.hviprio1),
+        (0x647, l2.hviprio2),
+    ];
+    for (number, v) in regs {
+        real.csr_rmw(number, CsrOp::Write(v), Origin::L1Supervisor, ctx, hw)
+            .unwrap();
+    }
+    real.vstopi(ctx, hw).bits()
 }
 
 fn blocked(o: Origin) -> Result<u64, CsrError> {
@@ -220,13 +349,20 @@ fuzz_target!(|input: Input| {
         delivery: false,
     };
     let mut refs = [empty.clone(), empty.clone(), empty.clone(), empty];
-    let ctx = VsContext {
+    let mut ctx = VsContext {
         hideleg: !0,
         sip: 0,
         vsie: !0,
         vstimer_pending: false,
     };
     let hs = Origin::L1Supervisor;
+    for (number, value) in [0x608, 0x645, 0x609, 0x646, 0x647]
+        .into_iter()
+        .zip(input.l1)
+    {
+        aia.csr_rmw(number, CsrOp::Write(value), hs, &ctx, &mut hw)
+            .unwrap();
+    }
 
     for op in input.ops.iter().take(512) {
         let vgein = aia.vgein().get() as usize;
@@ -281,9 +417,12 @@ fuzz_target!(|input: Input| {
                 let number = if o.from_l2() { 0x151 } else { 0x251 };
                 let got = aia.csr_rmw(number, cop, o, &ctx, &mut hw);
                 let sel = u64::from(select) & 0x1FF;
+                let csrind_off = stateen(o).is_some_and(|h| !h.contains(Hstateen0::CSRIND));
+                let file_ok = valid && stateen(o).is_none_or(|h| h.contains(Hstateen0::IMSIC));
                 let want = match o {
                     Origin::L1User | Origin::L2User { .. } => None,
-                    _ if valid && (0x70..=0xFF).contains(&sel) => {
+                    _ if csrind_off => None,
+                    _ if file_ok && (0x70..=0xFF).contains(&sel) => {
                         refs[vgein].reg(sel, o.xlen() == Xlen::Rv32, cop)
                     }
                     _ => None,
@@ -295,6 +434,7 @@ fuzz_target!(|input: Input| {
                     }
                     (Origin::L2User { .. }, _) => assert_eq!(got, blocked(o), "{op:?}"),
                     (_, Some(v)) => assert_eq!(got, Ok(v), "{op:?}"),
+                    (_, None) if csrind_off => assert_eq!(got, blocked(o), "{op:?}"),
                     (_, None) if reserved => assert_eq!(
                         got,
                         Err(CsrError::Trap(CsrTrap::IllegalInstruction)),
@@ -313,6 +453,9 @@ fuzz_target!(|input: Input| {
                         assert_eq!(got, Err(CsrError::Trap(CsrTrap::IllegalInstruction)))
                     }
                     Origin::L2User { .. } => assert_eq!(got, blocked(o)),
+                    _ if stateen(o).is_some_and(|h| !h.contains(Hstateen0::IMSIC)) => {
+                        assert_eq!(got, blocked(o), "hstateen0.IMSIC = 0")
+                    }
                     _ if valid => {
                         let top = refs[vgein].topei();
                         assert_eq!(got, Ok(top));
@@ -385,6 +528,25 @@ fuzz_target!(|input: Input| {
             Op::Detach { g } => {
                 aia.detach_hardware(usize::from(g % 5), &mut hw);
             }
+            Op::L1Csr { which, value } => {
+                let numbers = [0x608, 0x645, 0x609, 0x646, 0x647, 0x607];
+                let number = numbers[usize::from(which) % numbers.len()];
+                aia.csr_rmw(number, CsrOp::Write(value), hs, &ctx, &mut hw)
+                    .unwrap();
+            }
+            Op::Ctx {
+                hideleg,
+                sip,
+                vsie,
+                vstimer,
+            } => {
+                ctx = VsContext {
+                    hideleg,
+                    sip,
+                    vsie,
+                    vstimer_pending: vstimer,
+                };
+            }
         }
 
         let mut hgeip = 0u64;
@@ -396,7 +558,30 @@ fuzz_target!(|input: Input| {
             }
         }
         assert_eq!(aia.hgeip(&mut hw), hgeip, "after {op:?}");
+        let vgein = u64::from(aia.vgein().get());
+        let file = usize::try_from(vgein)
+            .ok()
+            .filter(|g| (1..=GEILEN).contains(g))
+            .map(|g| {
+                (
+                    refs[g].delivery && refs[g].topei() != 0,
+                    refs[g].topei() & 0x7FF,
+                )
+            });
+        let regs = [0x608, 0x645, 0x609, 0x646, 0x647]
+            .map(|number| aia.csr_read(number, hs, &ctx, &mut hw).unwrap());
+        let want = reference_vstopi(&ctx, regs, vgein, file);
+        assert_eq!(
+            aia.vstopi(&ctx, &mut hw).bits(),
+            want,
+            "vstopi after {op:?}"
+        );
         let l2 = aia.l2_interrupts();
+        let (vti, iid) = (regs[2] >> 30 & 1 != 0, regs[2] >> 16 & 0xFFF);
+        let limit = (vti && iid != 9) || file.is_some_and(|(_, top)| top > 255);
+        if l2.vgein == 0 && !limit {
+            assert_eq!(real_vstopi(n, &l2, &ctx), want, "L2's vstopi after {op:?}");
+        }
         match aia
             .selected_file()
             .and_then(|g| aia.backing(g).map(|b| (g, b)))
