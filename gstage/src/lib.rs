@@ -23,7 +23,10 @@
 //!   them; the shadow grants W only when L1's entry has D set.
 //! - Fences: the writer and the shadow report a fence for every valid entry they change, a
 //!   VMID-wide fence for a non-leaf change; a new shadow leaf is fenced only when the host
-//!   says its harts lack Svvptc.
+//!   says its harts lack Svvptc (h-extension-aia.md §4.9 and §6 item 4). Then a fill that
+//!   also put a table under an invalid entry fences the whole VMID, not the GPA: a hart may
+//!   have cached that invalid non-leaf entry, and HFENCE.GVMA with a GPA, like SFENCE.VMA
+//!   with an address, orders only leaf entries (Priv spec, supervisor chapter, "SFENCE.VMA").
 //! - A shadow leaf takes the PBMT of L1's leaf when L1 has PBMTE, else PMA; the host's own
 //!   memory type for L1's memory is not combined with it yet.
 //! - The VS-stage treats XWR=010 as reserved (shadow stacks, Zicfiss, are not modelled).

@@ -9,7 +9,7 @@ use crate::host::{FramePool, HostMapping, L1AddressMap};
 use crate::paging::{PteMemory, WalkConfig};
 use crate::pte::{Pbmt, Perms, Pte};
 use crate::walk::{Access, Origin, Translation, WalkError, low_mask, translate};
-use crate::writer::{GStageTable, MappedLeaf, OnTable, WriteError};
+use crate::writer::{GStageTable, Installed, MappedLeaf, OnTable, WriteError};
 
 /// Identifies one of L1's G-stages: what L1 wrote in hgatp before entering L2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -413,15 +413,17 @@ impl<const N: usize> ShadowManager<N> {
                 .table
                 .set_leaf(pool, gpa, leaf, level, OnTable::Descend, fences)
             {
-                Ok(leaf) => {
+                Ok(Installed { leaf, new_table }) => {
                     let size_log2 = leaf.size_log2();
                     ctx.l1_sizes |= 1 << code;
                     ctx.footprint |=
                         footprint_of(l1_gpa & !low_mask(size_log2), l1_gpa | low_mask(size_log2));
+                    // Without Svvptc the hart may hold the invalid entry cached; a GPA-scoped
+                    // fence need not reach a cached non-leaf one, so a new table fences the VMID.
                     if !svvptc {
                         fences.push(HfenceGvma {
                             vmid: Some(ctx.table.hgatp().vmid()),
-                            gpa: Some(gpa),
+                            gpa: (!new_table).then_some(gpa),
                         });
                     }
                     return Ok(Filled { leaf, l1_gpa });

@@ -106,6 +106,18 @@ impl<M: PteMemory + ?Sized> ThroughGStage<'_, M> {
         }
     }
 
+    /// The verdict that stopped the walk. Every `MemoryFault` this memory returns records one
+    /// first; should one be missing, re-executing the access is the harmless answer.
+    fn take_failure(&mut self) -> TwoStageError {
+        debug_assert!(
+            self.failure.is_some(),
+            "a VS-stage table access failed without a recorded G-stage verdict"
+        );
+        self.failure
+            .take()
+            .map_or(TwoStageError::Contended, from_walk)
+    }
+
     fn unbacked(&mut self, spa: u64) -> MemoryFault {
         let cause = AccessFaultCause::for_access(self.access.original);
         self.failure = Some(WalkError::AccessFault(AccessFault {
@@ -216,10 +228,7 @@ fn vs_stage<M: PteMemory + ?Sized>(
         let leaf =
             find_leaf(scheme, vsatp.root_gpa(), gva, config, mem).map_err(|stop| match stop {
                 Stop::Fault(reason) => fault(reason),
-                Stop::Memory { .. } => mem
-                    .failure
-                    .take()
-                    .map_or(TwoStageError::Contended, from_walk),
+                Stop::Memory { .. } => mem.take_failure(),
             })?;
         let flags = leaf.pte.flags();
         let user_page = flags.contains(PteFlags::U);
@@ -258,12 +267,7 @@ fn vs_stage<M: PteMemory + ?Sized>(
         ) {
             Ok(found) if found == leaf.pte.bits() => return Ok(leaf.pa),
             Ok(_) => continue,
-            Err(MemoryFault) => {
-                return Err(mem
-                    .failure
-                    .take()
-                    .map_or(TwoStageError::Contended, from_walk));
-            }
+            Err(MemoryFault) => return Err(mem.take_failure()),
         }
     }
     Err(TwoStageError::Contended)

@@ -112,6 +112,16 @@ impl MappedLeaf {
     }
 }
 
+/// What [`GStageTable::set_leaf`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Installed {
+    /// The leaf now in the table.
+    pub(crate) leaf: MappedLeaf,
+    /// A table was put under an entry that was invalid: a hart without Svvptc may have
+    /// cached that invalid non-leaf entry.
+    pub(crate) new_table: bool,
+}
+
 /// What to do with an existing table where a leaf is to go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum OnTable {
@@ -238,8 +248,9 @@ impl GStageTable {
     }
 
     /// Installs `leaf`, a 4 KiB leaf for `gpa`, as a leaf at `level` (its low PPN bits cleared)
-    /// or, with [`OnTable::Descend`], lower. Returns the leaf installed. Refuses an entry that
-    /// is not a valid leaf: with neither R nor X it would be a pointer to whatever `leaf` names.
+    /// or, with [`OnTable::Descend`], lower. Returns the leaf installed and whether a table
+    /// took the place of an invalid entry. Refuses an entry that is not a valid leaf: with
+    /// neither R nor X it would be a pointer to whatever `leaf` names.
     pub(crate) fn set_leaf<P: FramePool + ?Sized>(
         &mut self,
         pool: &mut P,
@@ -248,13 +259,14 @@ impl GStageTable {
         level: u8,
         on_table: OnTable,
         fences: &mut Fences,
-    ) -> Result<MappedLeaf, WriteError> {
+    ) -> Result<Installed, WriteError> {
         if !leaf.is_valid() || !perms_form_a_leaf(leaf.perms()) {
             return Err(WriteError::ReservedPermissions);
         }
         let scheme = self.scheme;
         let mut table = self.root();
         let mut lv = scheme.levels() - 1;
+        let mut new_table = false;
         loop {
             let idx = scheme.index(gpa, lv) as usize;
             let pte = read(pool, table, idx);
@@ -264,6 +276,7 @@ impl GStageTable {
                 table = if is_table {
                     child(pte)
                 } else {
+                    new_table |= !pte.is_valid();
                     self.make_table(pool, table, idx, lv, pte)?
                 };
                 lv -= 1;
@@ -279,11 +292,12 @@ impl GStageTable {
             let shift = scheme.page_shift(lv);
             let leaf = Pte::from_bits(leaf.bits() & !((low_mask(shift) >> 12) << 10));
             write(pool, table, idx, leaf);
-            return Ok(MappedLeaf {
+            let leaf = MappedLeaf {
                 gpa: gpa & !low_mask(shift),
                 level: lv,
                 pte: leaf,
-            });
+            };
+            return Ok(Installed { leaf, new_table });
         }
     }
 

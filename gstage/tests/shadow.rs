@@ -330,13 +330,27 @@ fn a_new_shadow_leaf_needs_a_fence_on_harts_without_svvptc() {
     let mut w = world_with(cfg, 64);
     w.b.map(&mut w.l1, 0x1000, 0, 0x5000, R | U | A | D)
         .unwrap();
+    w.b.map(&mut w.l1, 0x2000, 0, 0x6000, R | U | A | D)
+        .unwrap();
+    // The first fill puts tables under invalid entries: the hart may have cached one of
+    // them, and a GPA-scoped fence need not reach a non-leaf entry, so the VMID is fenced.
     w.fill(0x1000, load()).unwrap();
     let vmid = w.shadow_vmid();
     assert_eq!(
         w.fences.as_slice(),
         &[HfenceGvma {
             vmid: Some(vmid),
-            gpa: Some(0x1000)
+            gpa: None
+        }]
+    );
+    // The next leaf in the same tables needs only its own GPA fenced.
+    w.fences = Fences::new();
+    w.fill(0x2000, load()).unwrap();
+    assert_eq!(
+        w.fences.as_slice(),
+        &[HfenceGvma {
+            vmid: Some(vmid),
+            gpa: Some(0x2000)
         }]
     );
 }
