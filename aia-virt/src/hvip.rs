@@ -7,6 +7,8 @@
 pub const HVIP_H_BITS: u64 = (1 << 2) | (1 << 6) | (1 << 10);
 /// `hvip.VSEIP`.
 pub const VSEIP: u64 = 1 << 10;
+/// `hvip.VSSIP`.
+pub const VSSIP: u64 = 1 << 2;
 /// Interrupts 13-63, the only bits `hvien` may implement (12:0 are read-only zero).
 pub const AIA_LOCAL: u64 = !0x1FFF;
 

@@ -10,7 +10,9 @@
 //! - [`NestedAia::mmio`] handles a trapped access to a virtual guest file's 4 KiB page;
 //! - [`NestedAia::sgei_pending`], [`NestedAia::hgeip`], [`NestedAia::vstopi`] answer what L1
 //!   must see, and [`NestedAia::l2_interrupts`] what the host loads into the real `hvip`,
-//!   `hvictl` and `hstatus.VGEIN` to run L2;
+//!   `hvictl` and `hstatus.VGEIN` to run L2; [`NestedAia::save_l2_hvip`] takes the real `hvip`
+//!   back after L2 ran, [`NestedAia::write_vsip`] L1's `vsip` writes that alias `hvip`, and
+//!   [`NestedAia::real_hgeie`] names the real `hgeie` bits to arm for backed files;
 //! - each virtual guest file is emulated ([`ImsicFile`]) or backed by a real guest file the
 //!   host lends ([`NestedAia::prepare_hardware`], then [`NestedAia::attach_hardware`];
 //!   [`GuestFileHardware`]).

@@ -5,7 +5,7 @@
 use crate::csr::{AiaCsr, CsrError, CsrOp, CsrRow, CsrTrap, Hstateen0, Origin, Xlen, row_for};
 use crate::geilen::{FileBacking, GuestFileHardware, MAX_GEILEN, PhysGuestFile, Vgein, hgeie_mask};
 use crate::hvictl::{Hvictl, MAX_IID_BITS, MIN_IID_BITS};
-use crate::hvip::{AIA_LOCAL, VSEIP, VsContext, hvien_mask, hvip_mask, vsip};
+use crate::hvip::{AIA_LOCAL, VSEIP, VSSIP, VsContext, hvien_mask, hvip_mask, vsip};
 use crate::hviprio::Hviprio;
 use crate::imsic_file::{
     BadFileSize, ImsicFile, MmioFault, MmioOp, Topei, WordPart, mmio_check, seteipnum_identity,
@@ -80,6 +80,9 @@ pub struct L2Interrupts {
     pub hviprio1: u64,
     /// Real `hviprio2`: L1's.
     pub hviprio2: u64,
+    /// Bits of `hvip` above that the projection added (VSEIP for a signalling emulated file);
+    /// L1's own `hvip` has them clear. See [`NestedAia::save_l2_hvip`].
+    pub injected_hvip: u64,
 }
 
 /// Why a real guest file could not be lent to a virtual one.
@@ -501,9 +504,13 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
     }
 
     /// An MSI of `identity` for virtual guest file `g` from a device L0 emulates (a
-    /// `seteipnum_le` store); ignored for identities the file does not implement.
-    pub fn send_msi(&mut self, g: usize, identity: u32, hw: &mut impl GuestFileHardware) {
+    /// `seteipnum_le` store); ignored for identities the file does not implement. Returns
+    /// whether [`NestedAia::l2_interrupts`] changed, i.e. whether a hart running L2 must exit
+    /// to reload the real CSRs (L1's SGEI is [`NestedAia::sgei_pending`]).
+    pub fn send_msi(&mut self, g: usize, identity: u32, hw: &mut impl GuestFileHardware) -> bool {
+        let before = self.l2_interrupts();
         let _ = self.mmio(g, 0, 4, MmioOp::Store(u64::from(identity)), hw);
+        self.l2_interrupts() != before
     }
 
     // ---- World switch ----
@@ -528,6 +535,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
             hvien: self.hvien,
             hviprio1: self.hviprio.hviprio1(),
             hviprio2: self.hviprio.hviprio2(),
+            injected_hvip: 0,
         };
         if self.vgein.get() == 0 {
             return out;
@@ -543,6 +551,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         }
         if file.is_some_and(|f| f.soft.signal()) {
             out.hvip |= VSEIP;
+            out.injected_hvip = VSEIP & !self.hvip;
         }
         // L1's candidate 1 needs only a pending SEI and vstopei != 0 (topei ignores
         // eidelivery), so L1's own hvip.VSEIP takes its priority from the file too.
@@ -567,6 +576,46 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
             None => h.bits(),
         };
         out
+    }
+
+    /// After L2 ran: takes the real `hvip` back into L1's. L2's writes of its `sip` reach the
+    /// real `hvip` where `vsip` aliases it (VSSIP; bits 13-63 with `hvien` set and `hideleg`
+    /// clear), so those are L1's new value; bits the projection injected keep L1's value.
+    pub fn save_l2_hvip(&mut self, real_hvip: u64, entered: &L2Interrupts) {
+        let injected = entered.injected_hvip;
+        let merged = (real_hvip & !injected) | (self.hvip & injected);
+        self.hvip = merged & hvip_mask(self.config.hvien_writable);
+    }
+
+    /// Bits 13-63 where, for L1's `hideleg`, `vsip` is an alias of `hvip` and `vsie` an
+    /// independent writable bit (`hideleg` clear, `hvien` set). AIA VS-level chapter, table of
+    /// the effects of `hideleg` and `hvien`.
+    pub fn vs_hvien_bits(&self, hideleg: u64) -> u64 {
+        AIA_LOCAL & !hideleg & self.hvien
+    }
+
+    /// An L1 write of `vsip` leaving it at `value`: the bits that alias `hvip` land there
+    /// (SSIP as `hvip.VSSIP` when `hideleg` bit 2 is set; [`NestedAia::vs_hvien_bits`]).
+    /// Bits that alias L1's `sip` are the engine's.
+    pub fn write_vsip(&mut self, value: u64, hideleg: u64) {
+        let high = self.vs_hvien_bits(hideleg);
+        self.hvip = (self.hvip & !high) | (value & high);
+        if hideleg & VSSIP != 0 {
+            self.hvip = (self.hvip & !VSSIP) | ((value << 1) & VSSIP);
+        }
+    }
+
+    /// The real `hgeie` bits the host arms for L1's hardware-backed files: bit p for each
+    /// virtual file g backed by real file p with L1's `hgeie` bit g set. A real SGEI then means
+    /// L1's SGEI may have changed ([`NestedAia::sgei_pending`]).
+    pub fn real_hgeie(&self) -> u64 {
+        (1..=GEILEN)
+            .filter(|&g| self.hgeie >> g & 1 != 0)
+            .filter_map(|g| match self.file(g)?.backing {
+                FileBacking::Hardware(p) => Some(1u64 << p.get()),
+                FileBacking::Emulated => None,
+            })
+            .fold(0, |v, b| v | b)
     }
 
     /// First step of lending real guest file `p` to virtual file `g` (AIA IMSIC, "Migrating

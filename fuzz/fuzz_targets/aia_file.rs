@@ -579,6 +579,13 @@ fuzz_target!(|input: Input| {
         let l2 = aia.l2_interrupts();
         let (vti, iid) = (regs[2] >> 30 & 1 != 0, regs[2] >> 16 & 0xFFF);
         let limit = (vti && iid != 9) || file.is_some_and(|(_, top)| top > 255);
+        let mut round_trip = aia.clone();
+        round_trip.save_l2_hvip(l2.hvip, &l2);
+        assert_eq!(
+            round_trip.hvip(),
+            aia.hvip(),
+            "hvip copy-back keeps L1's value"
+        );
         if l2.vgein == 0 && !limit {
             assert_eq!(real_vstopi(n, &l2, &ctx), want, "L2's vstopi after {op:?}");
         }
