@@ -1,9 +1,13 @@
 //! Fuzzes the shadow manager with sequences of fills (fetches, loads, stores, HLVX and
-//! HS-level MXR loads, implicit VS-stage table reads and writes), L1 table edits, fences and
-//! host remaps (decoded six bytes per operation). After every operation it checks isolation (every shadow
-//! leaf maps only host memory the host grants L1, within its permissions) and, when L1 fences
-//! what it changes, coherence with a reference two-stage walk; every fill is compared with the
-//! reference too.
+//! HS-level MXR loads, implicit VS-stage table reads and writes), L1 table edits, fences,
+//! changes of L1's A/D scheme and host remaps (decoded six bytes per operation), over five L1
+//! G-stages (Sv39x4, Sv48x4, Sv32x4, Sv57x4, Bare) sharing three shadow slots. After every
+//! operation it checks isolation per L1 GPA (every shadow leaf maps only host memory the host
+//! grants L1 there, within its permissions) and, when L1 fences what it changes, coherence
+//! with a reference two-stage walk; every fill is compared with the reference too. A model of
+//! the hart's TLB keeps every leaf that was valid until a reported fence covers it, and the
+//! same checks apply to what it still holds; without Svvptc it also keeps invalid entries and
+//! a fill must fence the one on its path.
 #![no_main]
 
 #[path = "../../gstage/tests/model/mod.rs"]

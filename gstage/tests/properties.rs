@@ -242,6 +242,7 @@ fn random_scripts_install_leaves_that_the_checks_see() {
         seed
     };
     let (mut fills, mut installed, mut leaves, mut no_common) = (0, 0, 0, 0);
+    let (mut recycled, mut high, mut per_mode) = (0, 0, [0; 5]);
     for _ in 0..50 {
         let mut sim = Sim::new(64, true, true, false);
         for _ in 0..40 {
@@ -253,6 +254,11 @@ fn random_scripts_install_leaves_that_the_checks_see() {
         installed += sim.installed;
         leaves += sim.leaves_checked.get();
         no_common += sim.no_common;
+        recycled += sim.recycled;
+        high += sim.installed_high;
+        for (total, n) in per_mode.iter_mut().zip(sim.installed_in) {
+            *total += n;
+        }
     }
     assert!(
         installed * 4 > fills,
@@ -262,5 +268,12 @@ fn random_scripts_install_leaves_that_the_checks_see() {
     assert!(
         no_common > 0,
         "no MXR fill met permissions the stages do not share"
+    );
+    assert!(recycled > 0, "no context was recycled");
+    assert!(high > 0, "no leaf at a root index past 511");
+    // Sv39x4, Sv48x4, Sv32x4, Sv57x4 and Bare L1 G-stages are all shadowed.
+    assert!(
+        per_mode.iter().all(|&n| n > 0),
+        "installed per mode: {per_mode:?}"
     );
 }

@@ -314,17 +314,6 @@ impl HostMap {
             .iter()
             .find(|r| l1_gpa >> r.size_log2 == r.l1_base >> r.size_log2)
     }
-
-    /// Union of the permissions the host grants on host page `host_pa` (through any L1 GPA).
-    pub fn granted_host_perms(&self, host_pa: u64) -> Perms {
-        let mut p = Perms::empty();
-        for r in &self.regions {
-            if host_pa >> r.size_log2 == r.host_base >> r.size_log2 {
-                p |= r.perms;
-            }
-        }
-        p
-    }
 }
 
 impl L1AddressMap for HostMap {
@@ -640,40 +629,73 @@ pub fn leaves_of(pool: &VecPool, hgatp: Hgatp) -> Result<Vec<(u64, u32, u64)>, S
     Ok(out)
 }
 
-/// Checks the isolation invariant on every leaf of a shadow table: it maps only host memory
-/// the host map grants, with no more than the host grants, as a valid G-stage leaf (U=1,
-/// no reserved bits, W only with R). Returns a description of the first violation.
-pub fn check_isolation(pool: &VecPool, hgatp: Hgatp, map: &HostMap) -> Result<usize, String> {
+/// Checks the isolation invariant on every leaf of a shadow table (see [`check_leaf_isolated`]);
+/// returns the leaves.
+pub fn check_isolation(
+    pool: &VecPool,
+    hgatp: Hgatp,
+    map: &HostMap,
+) -> Result<Vec<(u64, u32, u64)>, String> {
     let leaves = leaves_of(pool, hgatp)?;
     for &(gpa, size_log2, pte) in &leaves {
-        let perms = Perms::from_bits_truncate(pte & (R | W | X));
-        if pte & U == 0 || pte >> 54 != 0 || (perms.contains(Perms::W) && !perms.contains(Perms::R))
-        {
-            return Err(format!("malformed shadow leaf {pte:#x} at {gpa:#x}"));
-        }
-        let host = ((pte >> 10) & ((1 << 44) - 1)) << 12;
-        if host & ((1 << size_log2) - 1) != 0 {
-            return Err(format!("misaligned shadow leaf at {gpa:#x}"));
-        }
-        let pages = 1u64 << (size_log2 - 12);
-        let step = (pages / 8).max(1);
-        let mut p = 0;
-        while p < pages {
-            let h = host + p * 4096;
-            let granted = map.granted_host_perms(h);
-            if !granted.contains(perms) {
-                return Err(format!(
-                    "shadow leaf at {gpa:#x} maps host {h:#x} with {perms:?}, host grants {granted:?}"
-                ));
-            }
-            p = if p + step >= pages && p != pages - 1 {
-                pages - 1
-            } else {
-                p + step
-            };
-        }
+        check_leaf_isolated(map, gpa, size_log2, pte)?;
     }
-    Ok(leaves.len())
+    Ok(leaves)
+}
+
+/// Page offsets (in pages) sampled inside a leaf of `pages` pages: the first, the last and a
+/// few in between.
+fn sampled_pages(pages: u64) -> impl Iterator<Item = u64> {
+    let step = (pages / 8).max(1);
+    (0..pages)
+        .step_by(step as usize)
+        .chain((pages > 1).then_some(pages - 1))
+}
+
+/// The isolation invariant for one shadow leaf (in a table or cached by a hart): it is a
+/// well-formed G-stage leaf (U=1, R or X, W only with R, no reserved bits), and it stands
+/// for one range of L1 GPAs, each page of which the host maps to the leaf's host page with
+/// at least the leaf's permissions. Per L1 GPA: two L1 GPAs the host maps to the same host
+/// page with R and with X do not add up to RX.
+pub fn check_leaf_isolated(
+    map: &HostMap,
+    gpa: u64,
+    size_log2: u32,
+    pte: u64,
+) -> Result<(), String> {
+    let perms = Perms::from_bits_truncate(pte & (R | W | X));
+    let reserved = (pte >> 54) & 0x7f != 0 || pte >> 63 != 0 || (pte >> 61) & 3 == 3;
+    if pte & U == 0
+        || reserved
+        || !perms.intersects(Perms::R | Perms::X)
+        || (perms.contains(Perms::W) && !perms.contains(Perms::R))
+    {
+        return Err(format!("malformed shadow leaf {pte:#x} at {gpa:#x}"));
+    }
+    let host = ((pte >> 10) & ((1 << 44) - 1)) << 12;
+    if host & ((1 << size_log2) - 1) != 0 {
+        return Err(format!("misaligned shadow leaf at {gpa:#x}"));
+    }
+    let pages = 1u64 << (size_log2 - 12);
+    let grants = |l1: u64| {
+        sampled_pages(pages).all(|p| {
+            map.translate(l1 + p * 4096)
+                .is_some_and(|m| m.host_pa == host + p * 4096 && m.perms.contains(perms))
+        })
+    };
+    let l1_bases = map
+        .regions
+        .iter()
+        .filter(|r| host >> r.size_log2 == r.host_base >> r.size_log2)
+        .map(|r| r.l1_base | (host & ((1 << r.size_log2) - 1)));
+    let mut candidates = l1_bases.clone();
+    if candidates.any(grants) {
+        return Ok(());
+    }
+    Err(format!(
+        "shadow leaf at {gpa:#x} (2^{size_log2} bytes) maps host {host:#x} with {perms:?}; no L1 range grants that (L1 GPAs of the host page: {:x?})",
+        l1_bases.collect::<Vec<_>>()
+    ))
 }
 
 /// Checks coherence at `gpa`: a shadow hit must agree with the reference two-stage
@@ -686,9 +708,22 @@ pub fn check_coherent_at(
     map: &HostMap,
     gpa: u64,
 ) -> Result<(), String> {
-    let Some((base, size_log2, pte)) = shadow_leaf_at(pool, shadow_hgatp, gpa)? else {
+    let Some(leaf) = shadow_leaf_at(pool, shadow_hgatp, gpa)? else {
         return Ok(());
     };
+    check_leaf_coherent_at(l1, l1_hgatp, map, leaf, gpa)
+}
+
+/// Checks that the shadow leaf `(base, size_log2, pte)`, in a table or cached by a hart,
+/// agrees at `gpa` (inside it) with the reference two-stage translation: same host address,
+/// permissions within what the reference grants for each access the leaf allows.
+pub fn check_leaf_coherent_at(
+    l1: &L1Memory,
+    l1_hgatp: Hgatp,
+    map: &HostMap,
+    (base, size_log2, pte): (u64, u32, u64),
+    gpa: u64,
+) -> Result<(), String> {
     let perms = Perms::from_bits_truncate(pte & (R | W | X));
     let host = (((pte >> 10) & ((1 << 44) - 1)) << 12) | (gpa - base);
     for kind in [Kind::Fetch, Kind::Load, Kind::Store] {
@@ -740,6 +775,35 @@ pub fn shadow_leaf_at(
             return Ok(Some((gpa & !((1u64 << shift) - 1), shift, pte)));
         }
         table = shadow_pointer(pool, gpa, lv, pte)?;
+        lv -= 1;
+    }
+}
+
+/// The level of the invalid entry a walk of the shadow table for `gpa` stops at (what a hart
+/// without Svvptc may cache), or `None` when the walk reaches a leaf or `gpa` is out of range.
+pub fn shadow_invalid_level(pool: &VecPool, hgatp: Hgatp, gpa: u64) -> Option<u32> {
+    let (levels, bits, root_bits, _) = shape(hgatp.mode());
+    if gpa >> (12 + bits * (levels - 1) + root_bits) != 0 {
+        return None;
+    }
+    let mut table = hgatp.root_pa();
+    let mut lv = levels - 1;
+    loop {
+        let b = if lv == levels - 1 { root_bits } else { bits };
+        let kind = if lv == levels - 1 {
+            FrameKind::Root
+        } else {
+            FrameKind::Table
+        };
+        let idx = ((gpa >> (12 + bits * lv)) & ((1 << b) - 1)) as usize;
+        let pte = pool.table(HostFrame::new(table, kind))[idx];
+        if pte & V == 0 {
+            return Some(lv);
+        }
+        table = ((pte >> 10) & ((1 << 44) - 1)) << 12;
+        if pte & (R | W | X) != 0 || lv == 0 || !pool.holds_frame(table) {
+            return None;
+        }
         lv -= 1;
     }
 }
