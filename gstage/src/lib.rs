@@ -3,8 +3,8 @@
 //!
 //! - [`hgatp`]: the register, its modes (an enum with fallible decoding) and WARL writes.
 //! - [`pte`]: entry formats and flags.
-//! - [`paging`]: the level-walking core every radix format shares (G-stage now, VS-stage
-//!   later), and the [`PteMemory`] reader the caller supplies.
+//! - [`paging`]: the level-walking core every radix format shares (the G-stage and the
+//!   VS-stage of [`two_stage`]), and the [`PteMemory`] reader the caller supplies.
 //! - [`walk`]: G-stage translation with the exact guest-page or access fault.
 //! - [`vsatp`] and [`two_stage`]: the VS-stage register and the two-stage translation
 //!   (GVA -> GPA -> SPA) on the same core, for HLV/HLVX/HSV.

@@ -1,5 +1,6 @@
-//! The level-walking core shared by every radix page-table format (G-stage now, VS-stage
-//! later): index computation, PTE format checks and the bounded descent to a leaf.
+//! The level-walking core shared by every radix page-table format (the G-stage walker and the
+//! VS-stage walk of the two-stage translation): index computation, PTE format checks and the
+//! bounded descent to a leaf.
 //!
 //! Priv spec, supervisor chapter, "Virtual Address Translation Process", steps 1-6 and 8.
 
@@ -232,7 +233,7 @@ pub fn find_leaf<M: PteMemory + ?Sized>(
 
 /// Checks every valid entry must pass, leaf or not.
 // Priv spec, supervisor chapter, translation step 3; Svpbmt; Svnapot.
-pub fn check_common(pte: Pte, width: PteWidth, config: &WalkConfig) -> Result<(), FaultReason> {
+fn check_common(pte: Pte, width: PteWidth, config: &WalkConfig) -> Result<(), FaultReason> {
     let flags = pte.flags();
     if !flags.contains(PteFlags::V) {
         return Err(FaultReason::Invalid);

@@ -16,7 +16,9 @@ use crate::writer::{GStageTable, Installed, MappedLeaf, OnTable, WriteError};
 pub struct ContextKey {
     /// L1's VMID.
     pub vmid: u16,
-    /// L1 GPA of L1's root table (0 for Bare).
+    /// Address of L1's root table (hgatp.PPN << 12; 0 for Bare). Despite the name it is an
+    /// L1 guest-physical address, not a host one: [`ShadowManager::fill`] reads L1's tables
+    /// at L1 GPAs through the L1 memory it is given.
     pub root_pa: u64,
     /// L1's mode.
     pub mode: GStageMode,
@@ -509,7 +511,9 @@ impl<const N: usize> ShadowManager<N> {
     }
 
     /// L1 executed HFENCE.GVMA for the GPAs `[gpa, gpa + len)` and L1 VMID `vmid` (`None`:
-    /// every VMID). Removes every shadow leaf derived from an L1 leaf that overlaps the range:
+    /// every VMID). `len` is in bytes; 0 removes nothing. For an HFENCE.GVMA naming one GPA
+    /// (`rs1 << 2`) any `len` from 1 will do: every leaf derived from the L1 leaf holding it
+    /// goes. Removes every shadow leaf derived from an L1 leaf that overlaps the range:
     /// the L1 leaf size kept in each shadow leaf's RSW bits says which ones.
     pub fn invalidate_gpa<P: FramePool + ?Sized>(
         &mut self,
@@ -561,7 +565,7 @@ impl<const N: usize> ShadowManager<N> {
         }
     }
 
-    /// The host changed its map of L1 GPAs `[l1_gpa, l1_gpa + len)`. Empties every context
+    /// The host changed its map of L1 GPAs `[l1_gpa, l1_gpa + len)` (`len` in bytes). Empties every context
     /// that may hold a leaf derived from that range. Cost: each context keeps a 64-bit
     /// summary of the 1 GiB blocks (modulo 64) its leaves map, so only contexts whose summary
     /// meets the range are emptied, each in time proportional to its tables, plus one
