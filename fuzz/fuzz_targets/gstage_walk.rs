@@ -2,7 +2,8 @@
 //! set. Checks, beyond the absence of panics: the walk is bounded (reads and compare-exchanges),
 //! a fault names the original access type and the GPA, a translation keeps the page offset and
 //! grants the access through a valid leaf, and, for the base configuration, the result equals
-//! an independent reference walk written from the spec. The same image also drives a
+//! an independent reference walk written from the spec, and the access read back from the
+//! fault's cause and htinst (`Access::from_guest_page_fault`) is the one that faulted. The same image also drives a
 //! two-stage (VS-stage then G-stage) translation, checked for bounds and fault shapes.
 #![no_main]
 
@@ -12,7 +13,7 @@ mod model;
 use gstage::walk::AD_UPDATE_ATTEMPTS;
 use gstage::{
     Access, AccessType, GStageMode, Hgatp, Implicit, MemoryFault, Origin, PteFlags, PteMemory,
-    PteWidth, TwoStageError, VsAccess, VsMode, Vsatp, WalkConfig, WalkError, translate,
+    PteWidth, TwoStageError, VsAccess, VsMode, Vsatp, WalkConfig, WalkError, Xlen, translate,
     translate_two_stage,
 };
 use libfuzzer_sys::fuzz_target;
@@ -126,6 +127,10 @@ fuzz_target!(|data: &[u8]| {
         Err(WalkError::GuestPageFault(f)) => {
             assert_eq!(f.cause.code(), [20, 21, 23][original as usize]);
             assert_eq!((f.gpa, f.implicit, f.htval()), (gpa, implicit, gpa >> 2));
+            // The host reads the access back from scause and htinst.
+            let htinst = f.pseudo_instruction(Xlen::Rv64).map_or(0, u64::from);
+            let back = Access::from_guest_page_fault(f.cause.code(), htinst, access.mxr);
+            assert_eq!((back.original, back.implicit), (original, implicit));
         }
         Err(WalkError::AccessFault(f)) => {
             assert_eq!(f.cause.code(), [1, 5, 7][original as usize]);
@@ -204,6 +209,14 @@ fuzz_target!(|data: &[u8]| {
             if f.implicit.is_some() {
                 assert_eq!(f.gpa % 4, 0, "an implicit access faults at a PTE's GPA");
             }
+            let vsxlen = if vs_mode == VsMode::Sv32 {
+                Xlen::Rv32
+            } else {
+                Xlen::Rv64
+            };
+            let htinst = f.pseudo_instruction(vsxlen).map_or(0, u64::from);
+            let back = Access::from_guest_page_fault(f.cause.code(), htinst, access.mxr);
+            assert_eq!((back.original, back.implicit), (original, f.implicit));
         }
         Err(TwoStageError::AccessFault { cause }) => {
             assert_eq!(cause, [1, 5, 7][original as usize])
