@@ -147,11 +147,12 @@ struct Context {
 /// [`ShadowConfig::vmids_fit`]); they belong to this vCPU alone. The manager knows nothing
 /// of harts, so the host must:
 /// - execute HFENCE.GVMA for each of `first_vmid..first_vmid + N` (or one with rs2 = x0)
-///   on a hart before this vCPU first runs L2 there, and again on the hart a vCPU moves to:
-///   that hart may hold translations another user of those VMIDs left;
+///   on a hart whenever this vCPU arrives there to run L2, its first run included: the hart
+///   may hold entries tagged with those VMIDs from an earlier user, or from this vCPU
+///   before it last left;
 /// - execute the [`Fences`] every call reports on the hart the vCPU runs on, before
-///   resuming L2. They are local to that hart: a hart the vCPU left may keep stale entries
-///   tagged with these VMIDs until the fence on arrival there;
+///   resuming L2. They are local to that hart, which is why a hart the vCPU left needs the
+///   fence on arrival above;
 /// - not reuse the frames a call returns to the [`FramePool`] (freed tables of a cleared,
 ///   evicted or refilled context) until the fences that call reported have executed: the
 ///   frames go back to the pool first, and the hardware may still walk them until then.
