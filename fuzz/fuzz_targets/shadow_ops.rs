@@ -1,6 +1,6 @@
 //! Fuzzes the shadow manager with sequences of fills (fetches, loads, stores, HLVX and
 //! HS-level MXR loads, implicit VS-stage table reads and writes), L1 table edits, fences,
-//! changes of L1's A/D scheme and host remaps (decoded six bytes per operation), over five L1
+//! changes of L1's A/D scheme and PBMTE and host remaps (decoded six bytes per operation), over five L1
 //! G-stages (Sv39x4, Sv48x4, Sv32x4, Sv57x4, Bare) sharing three shadow slots. After every
 //! operation it checks isolation per L1 GPA (every shadow leaf maps only host memory the host
 //! grants L1 there, within its permissions) and, when L1 fences what it changes, coherence
@@ -13,6 +13,7 @@
 #[path = "../../gstage/tests/model/mod.rs"]
 mod model;
 
+use gstage::WalkConfig;
 use libfuzzer_sys::fuzz_target;
 use model::sim::{Op, Sim};
 
@@ -23,8 +24,12 @@ fuzz_target!(|data: &[u8]| {
     let frames = [9usize, 13, 16, 64][setup as usize % 4];
     let law_abiding = setup & 4 != 0;
     let svvptc = setup & 8 != 0;
-    let l1_svadu = setup & 16 != 0;
-    let mut sim = Sim::new(frames, law_abiding, svvptc, l1_svadu);
+    let l1_walk = WalkConfig {
+        svadu: setup & 16 != 0,
+        pbmte: setup & 32 != 0,
+        ..WalkConfig::default()
+    };
+    let mut sim = Sim::with_l1_walk(frames, law_abiding, svvptc, l1_walk);
     for (i, chunk) in script.chunks_exact(6).take(64).enumerate() {
         let op = Op::decode(chunk.try_into().unwrap());
         if let Err(e) = sim.step(op) {

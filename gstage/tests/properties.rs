@@ -22,10 +22,15 @@ fn run(
     frames: usize,
     law_abiding: bool,
     svvptc: bool,
-    svadu: bool,
+    (svadu, pbmte): (bool, bool),
     script: &[[u8; 6]],
 ) -> Result<(), TestCaseError> {
-    let mut sim = Sim::new(frames, law_abiding, svvptc, svadu);
+    let l1_walk = WalkConfig {
+        svadu,
+        pbmte,
+        ..WalkConfig::default()
+    };
+    let mut sim = Sim::with_l1_walk(frames, law_abiding, svvptc, l1_walk);
     for (i, bytes) in script.iter().enumerate() {
         let op = Op::decode(*bytes);
         sim.step(op)
@@ -41,8 +46,8 @@ proptest! {
     /// leaf, and every translation a hart may still hold after the reported fences, maps
     /// only host memory the L1 map grants at one L1 GPA, with permissions within it.
     #[test]
-    fn no_shadow_leaf_maps_memory_the_l1_map_does_not_grant(script in ops(), frames in prop::sample::select(vec![9usize, 13, 16, 64]), svvptc in any::<bool>(), svadu in any::<bool>()) {
-        run(frames, false, svvptc, svadu, &script)?;
+    fn no_shadow_leaf_maps_memory_the_l1_map_does_not_grant(script in ops(), frames in prop::sample::select(vec![9usize, 13, 16, 64]), svvptc in any::<bool>(), l1 in any::<(bool, bool)>()) {
+        run(frames, false, svvptc, l1, &script)?;
     }
 
     /// Coherence: when L1 follows every table edit with the fence the spec requires, the
@@ -51,8 +56,8 @@ proptest! {
     /// under Svade or Svadu; and without Svvptc no fill leaves the hart an invalid entry on
     /// its path.
     #[test]
-    fn a_fence_followed_by_a_walk_never_returns_a_stale_translation(script in ops(), frames in prop::sample::select(vec![9usize, 13, 16, 64]), svvptc in any::<bool>(), svadu in any::<bool>()) {
-        run(frames, true, svvptc, svadu, &script)?;
+    fn a_fence_followed_by_a_walk_never_returns_a_stale_translation(script in ops(), frames in prop::sample::select(vec![9usize, 13, 16, 64]), svvptc in any::<bool>(), l1 in any::<(bool, bool)>()) {
+        run(frames, true, svvptc, l1, &script)?;
     }
 
     /// The writer's tables, read by the walker, give exactly the mappings a model records.
@@ -245,9 +250,13 @@ fn random_scripts_install_leaves_that_the_checks_see() {
         seed
     };
     let (mut fills, mut installed, mut leaves, mut no_common) = (0, 0, 0, 0);
-    let (mut recycled, mut high, mut per_mode) = (0, 0, [0; 5]);
-    for _ in 0..50 {
-        let mut sim = Sim::new(64, true, true, false);
+    let (mut recycled, mut high, mut per_mode, mut pbmt) = (0, 0, [0; 5], 0);
+    for round in 0..50 {
+        let l1_walk = WalkConfig {
+            pbmte: round % 2 == 0,
+            ..WalkConfig::default()
+        };
+        let mut sim = Sim::with_l1_walk(64, true, true, l1_walk);
         for _ in 0..40 {
             let b = next().to_le_bytes();
             sim.step(Op::decode([b[0], b[1], b[2], b[3], b[4], b[5]]))
@@ -259,6 +268,7 @@ fn random_scripts_install_leaves_that_the_checks_see() {
         no_common += sim.no_common;
         recycled += sim.recycled;
         high += sim.installed_high;
+        pbmt += sim.installed_pbmt;
         for (total, n) in per_mode.iter_mut().zip(sim.installed_in) {
             *total += n;
         }
@@ -274,6 +284,7 @@ fn random_scripts_install_leaves_that_the_checks_see() {
     );
     assert!(recycled > 0, "no context was recycled");
     assert!(high > 0, "no leaf at a root index past 511");
+    assert!(pbmt > 0, "no leaf took L1's memory type");
     // Sv39x4, Sv48x4, Sv32x4, Sv57x4 and Bare L1 G-stages are all shadowed.
     assert!(
         per_mode.iter().all(|&n| n > 0),

@@ -436,6 +436,8 @@ pub enum RefOutcome {
         host_pa: u64,
         perms: Perms,
         l1_size_log2: u32,
+        /// PBMT of L1's leaf (0 for Sv32x4 and Bare).
+        pbmt: u64,
     },
     /// L1's G-stage faults with this cause.
     L1Fault { cause: u64 },
@@ -468,7 +470,7 @@ pub fn reference_l1_walk(
 }
 
 /// The G-stage walk for an access that faults with `cause`, is `allowed` by a leaf's
-/// permissions and is a `write` (needs D).
+/// permissions and is a `write` (needs D), without PBMTE.
 pub fn reference_g_walk(
     mem: &L1Memory,
     mode: gstage::GStageMode,
@@ -478,8 +480,24 @@ pub fn reference_g_walk(
     allowed: &dyn Fn(Perms) -> bool,
     write: bool,
 ) -> Result<(u64, Perms, u32), RefOutcome> {
+    reference_g_leaf(mem, mode, root, gpa, cause, allowed, write, false)
+        .map(|(pa, perms, size_log2, _)| (pa, perms, size_log2))
+}
+
+/// [`reference_g_walk`] with menvcfg.PBMTE = `pbmte`; also returns the leaf's PBMT.
+#[allow(clippy::too_many_arguments)]
+pub fn reference_g_leaf(
+    mem: &L1Memory,
+    mode: gstage::GStageMode,
+    root: u64,
+    gpa: u64,
+    cause: u64,
+    allowed: &dyn Fn(Perms) -> bool,
+    write: bool,
+    pbmte: bool,
+) -> Result<(u64, Perms, u32, u64), RefOutcome> {
     if mode == gstage::GStageMode::Bare {
-        return Ok((gpa, Perms::all(), 64));
+        return Ok((gpa, Perms::all(), 64, 0));
     }
     let fault = Err(RefOutcome::L1Fault { cause });
     let (levels, bits, root_bits, bytes) = shape(mode);
@@ -503,13 +521,18 @@ pub fn reference_g_walk(
         if pte & V == 0 || (!r && w) {
             return fault;
         }
-        if bytes == 8 && pte >> 54 != 0 {
+        // Bits 60:54 reserved, N (63) without Svnapot; PBMT (62:61) needs PBMTE, 3 is reserved.
+        let pbmt = if bytes == 8 { (pte >> 61) & 3 } else { 0 };
+        if bytes == 8 && ((pte >> 54) & 0x7f != 0 || pte >> 63 != 0) {
+            return fault;
+        }
+        if pbmt != 0 && (!pbmte || pbmt == 3) {
             return fault;
         }
         let ppn_bits = if bytes == 8 { 44 } else { 22 };
         let ppn = (pte >> 10) & ((1 << ppn_bits) - 1);
         if !r && !x {
-            if pte & (A | D | U) != 0 {
+            if pte & (A | D | U) != 0 || pbmt != 0 {
                 return fault;
             }
             a = ppn << 12;
@@ -535,28 +558,29 @@ pub fn reference_g_walk(
             granted.remove(Perms::W);
         }
         let mask = (1u64 << shift) - 1;
-        return Ok(((ppn << 12) & !mask | (gpa & mask), granted, shift));
+        return Ok(((ppn << 12) & !mask | (gpa & mask), granted, shift, pbmt));
     }
 }
 
 /// The reference two-stage translation: L1's G-stage then the host's map, every time.
 pub fn reference(mem: &L1Memory, hgatp: Hgatp, map: &HostMap, gpa: u64, kind: Kind) -> RefOutcome {
-    reference_access(mem, hgatp, map, gpa, RefAccess::explicit(kind))
+    reference_access(mem, hgatp, map, gpa, RefAccess::explicit(kind), false)
 }
 
-/// [`reference`] for any G-stage access (implicit, HLVX, MXR). `perms` of the outcome is the
-/// intersection of both stages, which may not grant the access itself (MXR: one stage grants a
-/// load through R, the other through X).
+/// [`reference`] for any G-stage access (implicit, HLVX, MXR), with L1's PBMTE. `perms` of
+/// the outcome is the intersection of both stages, which may not grant the access itself
+/// (MXR: one stage grants a load through R, the other through X).
 pub fn reference_access(
     mem: &L1Memory,
     hgatp: Hgatp,
     map: &HostMap,
     gpa: u64,
     a: RefAccess,
+    pbmte: bool,
 ) -> RefOutcome {
     let root = hgatp.root_pa();
     let allowed = |p: Perms| a.allows(p);
-    let walk = reference_g_walk(
+    let walk = reference_g_leaf(
         mem,
         hgatp.mode(),
         root,
@@ -564,8 +588,9 @@ pub fn reference_access(
         a.kind.cause(),
         &allowed,
         a.writes(),
+        pbmte,
     );
-    let (l1_gpa, l1_perms, l1_size_log2) = match walk {
+    let (l1_gpa, l1_perms, l1_size_log2, pbmt) = match walk {
         Ok(t) => t,
         Err(e) => return e,
     };
@@ -585,6 +610,7 @@ pub fn reference_access(
         host_pa: r.host_base | (l1_gpa & mask),
         perms,
         l1_size_log2,
+        pbmt,
     }
 }
 
@@ -704,22 +730,23 @@ pub fn check_coherent_at(
     pool: &VecPool,
     shadow_hgatp: Hgatp,
     l1: &L1Memory,
-    l1_hgatp: Hgatp,
+    (l1_hgatp, pbmte): (Hgatp, bool),
     map: &HostMap,
     gpa: u64,
 ) -> Result<(), String> {
     let Some(leaf) = shadow_leaf_at(pool, shadow_hgatp, gpa)? else {
         return Ok(());
     };
-    check_leaf_coherent_at(l1, l1_hgatp, map, leaf, gpa)
+    check_leaf_coherent_at(l1, (l1_hgatp, pbmte), map, leaf, gpa)
 }
 
 /// Checks that the shadow leaf `(base, size_log2, pte)`, in a table or cached by a hart,
 /// agrees at `gpa` (inside it) with the reference two-stage translation: same host address,
-/// permissions within what the reference grants for each access the leaf allows.
+/// permissions within what the reference grants for each access the leaf allows, and L1's
+/// memory type (L1 has PBMTE when `pbmte`).
 pub fn check_leaf_coherent_at(
     l1: &L1Memory,
-    l1_hgatp: Hgatp,
+    (l1_hgatp, pbmte): (Hgatp, bool),
     map: &HostMap,
     (base, size_log2, pte): (u64, u32, u64),
     gpa: u64,
@@ -730,12 +757,14 @@ pub fn check_leaf_coherent_at(
         if !perms.contains(kind.needs()) {
             continue;
         }
-        match reference(l1, l1_hgatp, map, gpa, kind) {
+        let access = RefAccess::explicit(kind);
+        match reference_access(l1, l1_hgatp, map, gpa, access, pbmte) {
             RefOutcome::Mapped {
                 host_pa,
                 perms: ref_perms,
+                pbmt,
                 ..
-            } if host_pa == host && ref_perms.contains(perms) => {}
+            } if host_pa == host && ref_perms.contains(perms) && pbmt == (pte >> 61) & 3 => {}
             other => {
                 return Err(format!(
                     "stale shadow at {gpa:#x} (size 2^{size_log2}): shadow {host:#x} {perms:?} for {kind:?}, reference {other:?}"

@@ -149,15 +149,15 @@ pub enum Op {
         target: u16,
         /// Low PPN bits of a superpage set (a misaligned superpage).
         misaligned: bool,
-        /// V, R, W, X, U, A, D.
+        /// V, R, W, X, U, A, D and PBMT.
         flags: u64,
         /// Chooses the GPA inside the leaf that L1's fence names.
         fence_sel: u8,
     },
     /// L1 drops the level-1 pointer above its small leaves (a non-leaf change: rs1=x0 fence).
     DropPointer { ctx: u8 },
-    /// L1 turns hardware A/D updating of its G-stage on or off (SBI FWFT).
-    SetL1Svadu { svadu: bool },
+    /// L1 turns hardware A/D updating (SBI FWFT) or PBMT of its G-stage on or off.
+    SetL1Walk { svadu: bool, pbmte: bool },
     /// Extra fences L1 may issue at any time (for one context's VMID, or all).
     FenceGpa {
         ctx: u8,
@@ -200,6 +200,10 @@ impl Op {
                 if b[4] & 0xc0 != 0 {
                     flags |= 1; // V
                 }
+                // Sometimes a memory type (NC, IO or the reserved 3): L1's PBMTE decides.
+                if b[2] & 0x80 != 0 && b[3] & 0x80 != 0 {
+                    flags |= ((b[3] as u64 >> 5) & 3) << 61;
+                }
                 Op::EditLeaf {
                     ctx,
                     slot: b[2],
@@ -209,8 +213,9 @@ impl Op {
                     fence_sel: b[5],
                 }
             }
-            12 if b[2] >= 0xe0 => Op::SetL1Svadu {
+            12 if b[2] >= 0xe0 => Op::SetL1Walk {
                 svadu: b[3] & 1 != 0,
+                pbmte: b[3] & 2 != 0,
             },
             12 => Op::DropPointer { ctx },
             13 => Op::FenceGpa {
@@ -284,6 +289,8 @@ pub struct Sim {
     /// GPA whose root index only the x4 root has (past 511; past 1023 for Sv32x4).
     pub installed_in: [u64; CONTEXTS],
     pub installed_high: u64,
+    /// Fills that installed a leaf with L1's memory type (NC or IO).
+    pub installed_pbmt: u64,
     /// Contexts whose slot was recycled for another L1 G-stage.
     pub recycled: u64,
     /// Largest number of translations the TLB model held, and stale ones it checked (held
@@ -297,6 +304,21 @@ impl Sim {
     /// A fresh world with `frames` frames in the pool; `l1_svadu`: L1's G-stage has
     /// hardware A/D updates (else Svade).
     pub fn new(frames: usize, law_abiding: bool, host_svvptc: bool, l1_svadu: bool) -> Sim {
+        let l1_walk = WalkConfig {
+            svadu: l1_svadu,
+            ..WalkConfig::default()
+        };
+        Sim::with_l1_walk(frames, law_abiding, host_svvptc, l1_walk)
+    }
+
+    /// [`Sim::new`] with L1's G-stage rules (Svadu, PBMTE) given; with PBMTE some of L1's
+    /// first leaves are NC or IO.
+    pub fn with_l1_walk(
+        frames: usize,
+        law_abiding: bool,
+        host_svvptc: bool,
+        l1_walk: WalkConfig,
+    ) -> Sim {
         let mut l1 = L1Memory::new(0x100_0000);
         let mut builders = Vec::new();
         let mut keys = [ContextKey::from_hgatp(Hgatp::new(GStageMode::Bare, 0, 0)); CONTEXTS];
@@ -317,12 +339,13 @@ impl Sim {
                     3 => 0,
                     _ => A | D,
                 };
+                let pbmt = if l1_walk.pbmte { (i % 3) << 61 } else { 0 };
                 b.map(
                     &mut l1,
                     i * 0x1000,
                     0,
                     0x1000 * (i * 7 % 64),
-                    perms | U | ad,
+                    perms | U | ad | pbmt,
                 );
             }
             let (gpa, level) = slot(mode, 32);
@@ -359,10 +382,7 @@ impl Sim {
             });
         }
         let config = ShadowConfig {
-            l1_walk: WalkConfig {
-                svadu: l1_svadu,
-                ..WalkConfig::default()
-            },
+            l1_walk,
             host_svvptc,
             first_vmid: 50,
             shadow_modes: SupportedModes {
@@ -388,6 +408,7 @@ impl Sim {
             no_common: 0,
             installed_in: [0; CONTEXTS],
             installed_high: 0,
+            installed_pbmt: 0,
             recycled: 0,
             tlb_peak: 0,
             stale_checked: 0,
@@ -452,9 +473,10 @@ impl Sim {
                     }
                 }
             }
-            Op::SetL1Svadu { svadu } => {
+            Op::SetL1Walk { svadu, pbmte } => {
                 let config = WalkConfig {
                     svadu,
+                    pbmte,
                     ..self.mgr.config().l1_walk
                 };
                 self.mgr.set_l1_walk(config, &mut self.pool, &mut fences);
@@ -587,7 +609,8 @@ impl Sim {
         );
         // After the fill: with Svadu it may have set A/D in L1's entry, and the Svade
         // reference on the updated tables must then agree exactly.
-        let expected = reference_access(&self.l1, self.l1_hgatp(c), &self.map, gpa, access);
+        let pbmte = self.mgr.config().l1_walk.pbmte;
+        let expected = reference_access(&self.l1, self.l1_hgatp(c), &self.map, gpa, access, pbmte);
         self.fills += 1;
         match (expected, got) {
             // MXR: one stage grants the load through R, the other through X; no leaf may
@@ -601,18 +624,31 @@ impl Sim {
                 }
                 self.no_common += 1;
             }
-            (RefOutcome::Mapped { host_pa, perms, .. }, Ok(filled)) => {
+            (
+                RefOutcome::Mapped {
+                    host_pa,
+                    perms,
+                    pbmt,
+                    ..
+                },
+                Ok(filled),
+            ) => {
                 let leaf = self
                     .mgr
                     .lookup(key, gpa, &self.pool)
                     .ok_or("filled leaf not found")?;
-                if leaf.pa_of(gpa) != host_pa || leaf.pte.perms() != perms || filled.leaf != leaf {
+                if leaf.pa_of(gpa) != host_pa
+                    || leaf.pte.perms() != perms
+                    || leaf.pte.pbmt_raw(PteWidth::Bits64) != pbmt
+                    || filled.leaf != leaf
+                {
                     return Err(format!(
-                        "fill of {gpa:#x}: shadow {leaf:?}, reference {host_pa:#x} {perms:?}"
+                        "fill of {gpa:#x}: shadow {leaf:?}, reference {host_pa:#x} {perms:?} PBMT {pbmt}"
                     ));
                 }
                 self.installed += 1;
                 self.installed_in[c] += 1;
+                self.installed_pbmt += u64::from(pbmt != 0);
                 // The two index bits only the x4 root has.
                 if key
                     .mode
@@ -757,7 +793,7 @@ impl Sim {
                         &self.pool,
                         shadow,
                         &self.l1,
-                        self.l1_hgatp(c),
+                        (self.l1_hgatp(c), self.mgr.config().l1_walk.pbmte),
                         &self.map,
                         gpa,
                     )?;
@@ -786,7 +822,7 @@ impl Sim {
                 for gpa in [t.base, last] {
                     check_leaf_coherent_at(
                         &self.l1,
-                        self.l1_hgatp(c),
+                        (self.l1_hgatp(c), self.mgr.config().l1_walk.pbmte),
                         &self.map,
                         (t.base, t.size_log2, t.pte),
                         gpa,
