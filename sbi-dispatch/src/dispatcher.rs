@@ -86,6 +86,47 @@ mod fid {
 
 const NOT_SUPPORTED: Outcome = Outcome::Return(Err(SbiError::NotSupported));
 
+/// EIDs 0x09-0x0F: legacy numbers the spec reserves.
+const FIRST_RESERVED_LEGACY: u64 = eid::LEGACY_LAST + 1;
+const LAST_RESERVED_LEGACY: u64 = 0x0f;
+
+/// The extensions this crate types, each with its own slot (or BASE, or none).
+#[derive(Clone, Copy)]
+enum Typed {
+    Base,
+    Time,
+    Ipi,
+    Rfence,
+    Hsm,
+    Srst,
+    Dbcn,
+    Nacl,
+    Susp,
+    Legacy,
+    /// EIDs 0x09-0x0F: legacy numbers the spec reserves; never present.
+    ReservedLegacy,
+}
+
+impl Typed {
+    /// The typed extension `extension` names, or `None` for one the catch-all may handle.
+    const fn of(extension: u64) -> Option<Typed> {
+        Some(match extension {
+            eid::BASE => Typed::Base,
+            eid::TIME => Typed::Time,
+            eid::IPI => Typed::Ipi,
+            eid::RFENCE => Typed::Rfence,
+            eid::HSM => Typed::Hsm,
+            eid::SRST => Typed::Srst,
+            eid::DBCN => Typed::Dbcn,
+            eid::NACL => Typed::Nacl,
+            eid::SUSP => Typed::Susp,
+            0..=eid::LEGACY_LAST => Typed::Legacy,
+            FIRST_RESERVED_LEGACY..=LAST_RESERVED_LEGACY => Typed::ReservedLegacy,
+            _ => return None,
+        })
+    }
+}
+
 /// `Outcome::Return(Err(error))`.
 const fn fail(error: SbiError) -> Outcome {
     Outcome::Return(Err(error))
@@ -224,64 +265,49 @@ where
     /// An unknown extension or function, or one not plugged in, answers `NOT_SUPPORTED`;
     /// arguments the spec lets the dispatcher check are checked before any extension runs.
     pub fn dispatch(&mut self, ctx: &mut C, call: &SbiCall) -> Outcome {
-        match call.extension {
-            eid::BASE => self.base(call).into(),
-            eid::TIME if T::PRESENT => self.time(ctx, call),
-            eid::IPI if I::PRESENT => self.ipi(ctx, call),
-            eid::RFENCE if R::PRESENT || H::PRESENT => self.rfence(ctx, call),
-            eid::HSM if M::PRESENT => self.hsm(ctx, call),
-            eid::SRST if S::PRESENT => self.srst(ctx, call),
-            eid::DBCN if D::PRESENT => self.dbcn(ctx, call),
-            eid::NACL if N::PRESENT => self.nacl(ctx, call),
-            eid::SUSP if P::PRESENT => self.susp(ctx, call),
-            0..=eid::LEGACY_LAST if L::PRESENT => self.legacy(ctx, call),
-            extension if !self.is_typed(extension) && self.other.probe(extension) != 0 => {
-                self.other.call(ctx, call)
-            }
-            _ => NOT_SUPPORTED,
+        match Typed::of(call.extension) {
+            Some(typed) if !Self::is_present(typed) => NOT_SUPPORTED,
+            Some(Typed::Base) => self.base(call).into(),
+            Some(Typed::Time) => self.time(ctx, call),
+            Some(Typed::Ipi) => self.ipi(ctx, call),
+            Some(Typed::Rfence) => self.rfence(ctx, call),
+            Some(Typed::Hsm) => self.hsm(ctx, call),
+            Some(Typed::Srst) => self.srst(ctx, call),
+            Some(Typed::Dbcn) => self.dbcn(ctx, call),
+            Some(Typed::Nacl) => self.nacl(ctx, call),
+            Some(Typed::Susp) => self.susp(ctx, call),
+            Some(Typed::Legacy) => self.legacy(ctx, call),
+            // Never present: the first arm took it.
+            Some(Typed::ReservedLegacy) => NOT_SUPPORTED,
+            None if self.other.probe(call.extension) != 0 => self.other.call(ctx, call),
+            None => NOT_SUPPORTED,
         }
     }
 
     /// What BASE's `probe_extension` answers for `extension`: 0 when absent, else 1 (or the
     /// value an [`OtherExtensions`] handler gives).
     pub fn probe_extension(&self, extension: u64) -> u64 {
-        let present = match extension {
-            eid::BASE => true,
-            eid::TIME => T::PRESENT,
-            eid::IPI => I::PRESENT,
-            eid::RFENCE => R::PRESENT || H::PRESENT,
-            eid::HSM => M::PRESENT,
-            eid::SRST => S::PRESENT,
-            eid::DBCN => D::PRESENT,
-            eid::NACL => N::PRESENT,
-            eid::SUSP => P::PRESENT,
-            0..=eid::LEGACY_LAST => L::PRESENT,
-            other => {
-                return if self.is_typed(other) {
-                    0
-                } else {
-                    self.other.probe(other)
-                };
-            }
-        };
-        u64::from(present)
+        match Typed::of(extension) {
+            Some(typed) => u64::from(Self::is_present(typed)),
+            None => self.other.probe(extension),
+        }
     }
 
-    /// Whether `extension` belongs to a typed slot (so the catch-all never sees it).
-    const fn is_typed(&self, extension: u64) -> bool {
-        matches!(
-            extension,
-            0..=0x0f
-                | eid::BASE
-                | eid::TIME
-                | eid::IPI
-                | eid::RFENCE
-                | eid::HSM
-                | eid::SRST
-                | eid::DBCN
-                | eid::NACL
-                | eid::SUSP
-        )
+    /// Whether the slot of a typed extension is filled (BASE always is).
+    const fn is_present(typed: Typed) -> bool {
+        match typed {
+            Typed::Base => true,
+            Typed::Time => T::PRESENT,
+            Typed::Ipi => I::PRESENT,
+            Typed::Rfence => R::PRESENT || H::PRESENT,
+            Typed::Hsm => M::PRESENT,
+            Typed::Srst => S::PRESENT,
+            Typed::Dbcn => D::PRESENT,
+            Typed::Nacl => N::PRESENT,
+            Typed::Susp => P::PRESENT,
+            Typed::Legacy => L::PRESENT,
+            Typed::ReservedLegacy => false,
+        }
     }
 
     fn base(&self, call: &SbiCall) -> SbiResult {
@@ -349,19 +375,16 @@ where
         let tag = call.args[4];
         match function {
             fid::SFENCE_VMA => self.rfence.remote_sfence_vma(ctx, harts, range),
-            fid::SFENCE_VMA_ASID => match asid(tag, call.xlen) {
-                Ok(asid) => self.rfence.remote_sfence_vma_asid(ctx, harts, range, asid),
-                Err(error) => fail(error),
-            },
-            fid::HFENCE_GVMA_VMID => match vmid(tag, call.xlen) {
-                Ok(vmid) => self.hfence.remote_hfence_gvma_vmid(ctx, harts, range, vmid),
-                Err(error) => fail(error),
-            },
+            fid::SFENCE_VMA_ASID => asid(tag, call.xlen).map_or_else(fail, |asid| {
+                self.rfence.remote_sfence_vma_asid(ctx, harts, range, asid)
+            }),
+            fid::HFENCE_GVMA_VMID => vmid(tag, call.xlen).map_or_else(fail, |vmid| {
+                self.hfence.remote_hfence_gvma_vmid(ctx, harts, range, vmid)
+            }),
             fid::HFENCE_GVMA => self.hfence.remote_hfence_gvma(ctx, harts, range),
-            fid::HFENCE_VVMA_ASID => match asid(tag, call.xlen) {
-                Ok(asid) => self.hfence.remote_hfence_vvma_asid(ctx, harts, range, asid),
-                Err(error) => fail(error),
-            },
+            fid::HFENCE_VVMA_ASID => asid(tag, call.xlen).map_or_else(fail, |asid| {
+                self.hfence.remote_hfence_vvma_asid(ctx, harts, range, asid)
+            }),
             _ => self.hfence.remote_hfence_vvma(ctx, harts, range),
         }
     }
