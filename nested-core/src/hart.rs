@@ -61,6 +61,13 @@ pub enum ShadowFault {
     Fill(FillError),
 }
 
+/// Executes on the real hart the HFENCE.GVMAs a shadow operation reported.
+pub(crate) fn execute(fences: &Fences, hart: &mut (impl PhysicalHart + ?Sized)) {
+    for fence in fences.as_slice() {
+        hart.hfence_gvma(fence.vmid, fence.gpa);
+    }
+}
+
 /// Above this many pages an HFENCE.VVMA range is fenced whole rather than page by page.
 pub const VVMA_PAGE_LIMIT: u64 = 64;
 
@@ -173,28 +180,22 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             pool,
             hart,
         } = host.parts();
-        let key = self.current_context();
+        let shadow = self
+            .activate_shadow(pool, hart)
+            .map_err(ShadowFault::Activate)?;
         let mut fences = Fences::new();
-        let activated = self
-            .shadow
-            .activate(key, pool, &mut fences)
-            .map_err(ShadowFault::Activate);
-        let filled = activated.and_then(|shadow| {
-            let filled = self.shadow.fill(
-                key,
-                gpa,
-                access,
-                &mut L1Tables(&mut *memory),
-                map,
-                pool,
-                &mut fences,
-            );
-            filled.map(|leaf| (shadow, leaf)).map_err(ShadowFault::Fill)
-        });
-        for fence in fences.as_slice() {
-            hart.hfence_gvma(fence.vmid, fence.gpa);
-        }
-        filled
+        let l1_tables = &mut L1Tables(&mut *memory);
+        let filled = self.shadow.fill(
+            self.current_context(),
+            gpa,
+            access,
+            l1_tables,
+            map,
+            pool,
+            &mut fences,
+        );
+        execute(&fences, hart);
+        filled.map(|leaf| (shadow, leaf)).map_err(ShadowFault::Fill)
     }
 
     /// Handles an illegal-instruction (2) or virtual-instruction (22) trap taken while L1
@@ -387,9 +388,18 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
     ) -> Outcome {
         self.counters.count(Event::Sret);
         let hstatus = self.csrs.read(crate::csr::number::HSTATUS, 0).unwrap_or(0);
-        if hstatus & HSTATUS_SPV != 0 {
-            return self.enter_guest(regs, pool, hart);
-        }
+        // Into L2: its shadow context first, so that a failure leaves everything as it was.
+        let shadow = if hstatus & HSTATUS_SPV != 0 {
+            match self.activate_shadow(pool, hart) {
+                Ok(shadow) => Some(shadow),
+                Err(error) => return Outcome::ShadowUnavailable(error),
+            }
+        } else {
+            None
+        };
+        // SRET at (virtual) V=0 (priv spec, "Trap Return"): the new mode is (SPV, SPP);
+        // SIE := SPIE, SPIE := 1, SPP := 0; pc := sepc. L1's sstatus and sepc are the real
+        // VS CSRs.
         let status = hart.read_csr(real::VSSTATUS);
         let supervisor = status & SSTATUS_SPP != 0;
         let sie = if status & SSTATUS_SPIE != 0 {
@@ -397,12 +407,18 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         } else {
             0
         };
-        let status = (status & !(SSTATUS_SIE | SSTATUS_SPP)) | sie | SSTATUS_SPIE;
-        hart.write_csr(real::VSSTATUS, status);
+        hart.write_csr(
+            real::VSSTATUS,
+            (status & !(SSTATUS_SIE | SSTATUS_SPP)) | sie | SSTATUS_SPIE,
+        );
         regs.pc = hart.read_csr(real::VSEPC);
+        let effects = match shadow {
+            Some(shadow) => self.enter_guest(shadow, hart),
+            None => Effects::empty(),
+        };
         Outcome::Resume {
             supervisor,
-            effects: Effects::empty(),
+            effects,
         }
     }
 
@@ -506,9 +522,7 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
                     .invalidate_gpa(vmid, gpa, size.max(1), pool, &mut fences)
             }
         }
-        for fence in fences.as_slice() {
-            hart.hfence_gvma(fence.vmid, fence.gpa);
-        }
+        execute(&fences, hart);
     }
 
     fn vmid_mask(&self) -> u16 {

@@ -14,13 +14,13 @@ use crate::counters::{Event, World};
 use crate::csr::Effects;
 use crate::csr::Slot;
 use crate::csr::bits::*;
-use crate::hart::{GuestRegs, NestedHart, Outcome, ShadowFault};
+use crate::hart::{GuestRegs, NestedHart, Outcome, ShadowFault, execute};
 use crate::host::{FramePool, Host, HostParts, PhysicalHart, real};
 use crate::privilege::VirtualMode;
 use crate::remote_fence::{Drained, FenceMailbox, RemoteFence};
 use crate::trap::Exception;
 use gstage::walk::{Access, WalkError};
-use gstage::{Fences, FillError, Hgatp};
+use gstage::{Fences, FillError, Hgatp, ShadowError};
 
 /// L1's supervisor CSRs that live in the real VS CSRs while it runs, swapped with L2's.
 /// vsatp is handled apart, for the ordering rule.
@@ -144,50 +144,35 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         self.saved.is_some()
     }
 
-    /// L1 executed SRET with virtual hstatus.SPV set: the SRET's effect on L1's state, then
-    /// the switch to L2 at L1's sepc in the mode L1's sstatus.SPP names.
-    pub(crate) fn enter_guest(
+    /// Makes the shadow context of L1's current hgatp active (building it if needed) and
+    /// executes the fences that takes; returns the physical hgatp to run L2 with.
+    pub(crate) fn activate_shadow(
         &mut self,
-        regs: &mut GuestRegs,
         pool: &mut (impl FramePool + ?Sized),
         hart: &mut (impl PhysicalHart + ?Sized),
-    ) -> Outcome {
+    ) -> Result<Hgatp, ShadowError> {
         let mut fences = Fences::new();
-        let shadow = match self
+        let shadow = self
             .shadow
-            .activate(self.current_context(), pool, &mut fences)
-        {
-            Ok(shadow) => shadow,
-            Err(error) => return Outcome::ShadowUnavailable(error),
-        };
-        for fence in fences.as_slice() {
-            hart.hfence_gvma(fence.vmid, fence.gpa);
-        }
-        // SRET from HS with SPV = 1 (priv spec, "Trap Return"): the new mode is (V=1, SPP);
-        // SPV := 0, SIE := SPIE, SPIE := 1, SPP := 0; pc := sepc.
-        let status = hart.read_csr(real::VSSTATUS);
-        let supervisor = status & SSTATUS_SPP != 0;
-        let sie = if status & SSTATUS_SPIE != 0 {
-            SSTATUS_SIE
-        } else {
-            0
-        };
-        hart.write_csr(
-            real::VSSTATUS,
-            (status & !(SSTATUS_SIE | SSTATUS_SPP)) | sie | SSTATUS_SPIE,
-        );
+            .activate(self.current_context(), pool, &mut fences);
+        execute(&fences, hart);
+        shadow
+    }
+
+    /// The world switch of an SRET with virtual hstatus.SPV set, after its effect on L1's
+    /// sstatus and pc: SPV := 0, L1's world saved, L2's loaded under `shadow`.
+    pub(crate) fn enter_guest(
+        &mut self,
+        shadow: Hgatp,
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) -> Effects {
         let hstatus = self.virtual_csr(real::HSTATUS);
         let _ = self.csrs.write(real::HSTATUS, hstatus & !HSTATUS_SPV);
-        regs.pc = hart.read_csr(real::VSEPC);
-
         let saved = self.save_l1(hart);
         self.load_guest(shadow, &saved, hart);
         self.saved = Some(saved);
         self.counters.count(Event::GuestEntry);
-        Outcome::Resume {
-            supervisor,
-            effects: Effects::WORLD,
-        }
+        Effects::WORLD
     }
 
     /// What the real CSRs hold for L1 now.
