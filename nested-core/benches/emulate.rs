@@ -17,6 +17,14 @@ use nested_core::{GuestRegs, GuestTrap, NestedConfig, NestedHart, Trap, VirtualM
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
+/// An RV64 L1 hart at reset on the software host, its trap vector set.
+fn engine() -> (NestedHart<4>, Box<SoftHost>, GuestRegs) {
+    let hart = NestedHart::new(NestedConfig::rv64(), shadow_config(1), 0);
+    let mut host = Box::new(SoftHost::new());
+    host.cpu.write_csr(real::VSTVEC, 0x8040_0000);
+    (hart, host, GuestRegs::default())
+}
+
 fn trap(bits: u32) -> Trap {
     Trap {
         cause: cause::VIRTUAL_INSTRUCTION,
@@ -31,11 +39,7 @@ fn csrrw(csr: u16) -> u32 {
 }
 
 fn bench(c: &mut Criterion) {
-    let shadow = shadow_config(1);
-    let mut hart: NestedHart<4> = NestedHart::new(NestedConfig::rv64(), shadow, 0);
-    let mut host = Box::new(SoftHost::new());
-    host.cpu.write_csr(real::VSTVEC, 0x8040_0000);
-    let mut regs = GuestRegs::default();
+    let (mut hart, mut host, mut regs) = engine();
 
     regs.x[31] = 8 << 60 | 3 << 44 | 0x8_0100;
     let write_hgatp = trap(csrrw(0x680));
@@ -94,11 +98,7 @@ fn bench(c: &mut Criterion) {
 /// One L2 round trip's two halves: L1's SRET into L2 (shadow context already built), and an
 /// ecall of L2 reflected back into L1.
 fn world_switch(c: &mut Criterion) {
-    let shadow = shadow_config(1);
-    let mut hart: NestedHart<4> = NestedHart::new(NestedConfig::rv64(), shadow, 0);
-    let mut host = Box::new(SoftHost::new());
-    host.cpu.write_csr(real::VSTVEC, 0x8040_0000);
-    let mut regs = GuestRegs::default();
+    let (mut hart, mut host, mut regs) = engine();
     for (csr, value) in [(0x680, 8 << 60 | 1 << 44 | 0x8_0004), (0x600, 1 << 7)] {
         regs.x[31] = value;
         hart.emulate(&trap(csrrw(csr)), &mut regs, &mut *host);
@@ -151,11 +151,7 @@ impl WordAccess for L1Shmem<'_> {
 /// NACL sync_sret with 10 dirty CSRs: the sync, the SRET area, the entry into L2. Only the
 /// sync_sret is timed; L1's batched writes before it and L2's exit after it are not.
 fn nacl_sync_sret(c: &mut Criterion) {
-    let shadow = shadow_config(1);
-    let mut hart: NestedHart<4> = NestedHart::new(NestedConfig::rv64(), shadow, 0);
-    let mut host = Box::new(SoftHost::new());
-    host.cpu.write_csr(real::VSTVEC, 0x8040_0000);
-    let mut regs = GuestRegs::default();
+    let (mut hart, mut host, mut regs) = engine();
     regs.x[31] = 8 << 60 | 1 << 44 | 0x8_0004;
     hart.emulate(&trap(csrrw(0x680)), &mut regs, &mut *host);
     hart.nacl_set_shmem(Some(SHMEM), &mut *host)

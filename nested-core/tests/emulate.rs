@@ -30,6 +30,15 @@ fn virtual_instruction(bits: u32, mode: VirtualMode) -> Trap {
     }
 }
 
+/// Emulates `bits` as trapped from L1's HS-mode.
+fn from_hs(hart: &mut Hart, regs: &mut GuestRegs, host: &mut SoftHost, bits: u32) -> Outcome {
+    hart.emulate(
+        &virtual_instruction(bits, VirtualMode::Hypervisor),
+        regs,
+        host,
+    )
+}
+
 const PC: u64 = 0x8020_0000;
 const L1_STVEC: u64 = 0x8030_0000;
 
@@ -80,11 +89,7 @@ fn assert_raised(
 fn csr_read_and_write_land_in_the_virtual_file_and_advance_the_pc() {
     let (mut hart, mut regs, mut host) = setup();
     regs.x[5] = 8 << 60 | 0x8_0000;
-    let outcome = hart.emulate(
-        &virtual_instruction(csr_insn(1, 6, 5, HGATP), VirtualMode::Hypervisor),
-        &mut regs,
-        &mut *host,
-    );
+    let outcome = from_hs(&mut hart, &mut regs, &mut host, csr_insn(1, 6, 5, HGATP));
     assert_eq!(
         outcome,
         Outcome::Resume {
@@ -96,11 +101,7 @@ fn csr_read_and_write_land_in_the_virtual_file_and_advance_the_pc() {
     assert_eq!(regs.x[6], 0, "rd gets the old value");
     assert_eq!(hart.csrs().read(HGATP, 0), Ok(8 << 60 | 0x8_0000));
     // csrrs x7, hgatp, x0 reads without writing.
-    hart.emulate(
-        &virtual_instruction(csr_insn(2, 7, 0, HGATP), VirtualMode::Hypervisor),
-        &mut regs,
-        &mut *host,
-    );
+    from_hs(&mut hart, &mut regs, &mut host, csr_insn(2, 7, 0, HGATP));
     assert_eq!(regs.x[7], 8 << 60 | 0x8_0000);
     assert_eq!(hart.counters().get(Event::CsrWrite), 1);
     assert_eq!(hart.counters().get(Event::CsrRead), 2);
@@ -145,22 +146,11 @@ fn csrrs_and_csrrc_set_and_clear_bits_and_immediates_are_zero_extended() {
 fn a_read_only_csr_is_readable_but_any_write_is_an_illegal_instruction() {
     let (mut hart, mut regs, mut host) = setup();
     let read = csr_insn(2, 4, 0, HGEIP); // csrrs x4, hgeip, x0
-    assert_eq!(
-        hart.emulate(
-            &virtual_instruction(read, VirtualMode::Hypervisor),
-            &mut regs,
-            &mut *host
-        ),
-        RESUME_HS
-    );
+    assert_eq!(from_hs(&mut hart, &mut regs, &mut host, read), RESUME_HS);
     assert_eq!(regs.pc, PC + 4);
     regs.pc = PC;
     let write = csr_insn(1, 0, 0, HGEIP); // csrrw x0, hgeip, x0 writes even with x0
-    let outcome = hart.emulate(
-        &virtual_instruction(write, VirtualMode::Hypervisor),
-        &mut regs,
-        &mut *host,
-    );
+    let outcome = from_hs(&mut hart, &mut regs, &mut host, write);
     assert_raised(
         outcome,
         &regs,
@@ -175,11 +165,7 @@ fn a_read_only_csr_is_readable_but_any_write_is_an_illegal_instruction() {
 fn an_absent_csr_is_an_illegal_instruction_for_l1() {
     let (mut hart, mut regs, mut host) = setup();
     let bits = csr_insn(2, 1, 0, HVICTL); // AIA is not offered
-    let outcome = hart.emulate(
-        &virtual_instruction(bits, VirtualMode::Hypervisor),
-        &mut regs,
-        &mut *host,
-    );
+    let outcome = from_hs(&mut hart, &mut regs, &mut host, bits);
     assert_raised(
         outcome,
         &regs,
@@ -201,17 +187,9 @@ fn raising_in_l1_clears_virtual_spv_and_gva_and_zeroes_htval_htinst() {
         (HTINST, 7),
     ] {
         regs.x[1] = value;
-        hart.emulate(
-            &virtual_instruction(csr_insn(1, 0, 1, csr), VirtualMode::Hypervisor),
-            &mut regs,
-            &mut *host,
-        );
+        from_hs(&mut hart, &mut regs, &mut host, csr_insn(1, 0, 1, csr));
     }
-    hart.emulate(
-        &virtual_instruction(csr_insn(1, 0, 0, HGEIP), VirtualMode::Hypervisor),
-        &mut regs,
-        &mut *host,
-    );
+    from_hs(&mut hart, &mut regs, &mut host, csr_insn(1, 0, 0, HGEIP));
     assert_eq!(hart.csrs().read(HSTATUS, 0), Ok(HSTATUS_VTSR | XL_64 << 32));
     assert_eq!(
         (hart.csrs().read(HTVAL, 0), hart.csrs().read(HTINST, 0)),
@@ -276,11 +254,7 @@ fn a_fault_of_the_instruction_fetch_is_raised_in_l1() {
 fn an_undecodable_instruction_is_illegal() {
     let (mut hart, mut regs, mut host) = setup();
     let bits = 0x3020_0073; // MRET
-    let outcome = hart.emulate(
-        &virtual_instruction(bits, VirtualMode::Hypervisor),
-        &mut regs,
-        &mut *host,
-    );
+    let outcome = from_hs(&mut hart, &mut regs, &mut host, bits);
     assert_raised(
         outcome,
         &regs,
@@ -296,11 +270,7 @@ fn sret_with_spv_clear_returns_within_l1_as_hardware_does_at_v1() {
     let (mut hart, mut regs, mut host) = setup();
     host.cpu.write_csr(real::VSEPC, 0x1000);
     host.cpu.write_csr(real::VSSTATUS, SSTATUS_SPIE); // SPP = 0: to L1's U-mode
-    let outcome = hart.emulate(
-        &virtual_instruction(0x1020_0073, VirtualMode::Hypervisor),
-        &mut regs,
-        &mut *host,
-    );
+    let outcome = from_hs(&mut hart, &mut regs, &mut host, 0x1020_0073);
     assert_eq!(
         outcome,
         Outcome::Resume {
@@ -319,11 +289,7 @@ fn sret_with_spv_clear_returns_within_l1_as_hardware_does_at_v1() {
 #[test]
 fn wfi_waits_with_the_pc_past_it() {
     let (mut hart, mut regs, mut host) = setup();
-    let outcome = hart.emulate(
-        &virtual_instruction(0x1050_0073, VirtualMode::Hypervisor),
-        &mut regs,
-        &mut *host,
-    );
+    let outcome = from_hs(&mut hart, &mut regs, &mut host, 0x1050_0073);
     assert_eq!((outcome, regs.pc), (Outcome::WaitForInterrupt, PC + 4));
     assert_eq!(hart.counters().get(Event::Wfi), 1);
 }
@@ -333,11 +299,7 @@ fn sfence_vma_from_l1_flushes_l1s_own_vmid() {
     let (mut hart, mut regs, mut host) = setup();
     regs.x[10] = 0x4000;
     let bits = 0b000_1001 << 25 | 10 << 15 | 0x73; // sfence.vma x10, x0
-    hart.emulate(
-        &virtual_instruction(bits, VirtualMode::Hypervisor),
-        &mut regs,
-        &mut *host,
-    );
+    from_hs(&mut hart, &mut regs, &mut host, bits);
     assert_eq!(
         host.cpu.fences.as_slice(),
         &[nested_core::testing::Fence::Vvma(0, None, Some(0x4000))]
@@ -349,15 +311,17 @@ fn rv32_csr_writes_use_the_low_32_bits_of_the_source() {
     let mut hart = hart(NestedConfig::rv32());
     let (_, mut regs, mut host) = setup();
     regs.x[1] = 0xdead_beef_0000_0123;
-    hart.emulate(
-        &virtual_instruction(csr_insn(1, 0, 1, HTIMEDELTA), VirtualMode::Hypervisor),
+    from_hs(
+        &mut hart,
         &mut regs,
-        &mut *host,
+        &mut host,
+        csr_insn(1, 0, 1, HTIMEDELTA),
     );
-    hart.emulate(
-        &virtual_instruction(csr_insn(2, 2, 0, HTIMEDELTAH), VirtualMode::Hypervisor),
+    from_hs(
+        &mut hart,
         &mut regs,
-        &mut *host,
+        &mut host,
+        csr_insn(2, 2, 0, HTIMEDELTAH),
     );
     assert_eq!(hart.csrs().read(HTIMEDELTA, 0), Ok(0x123));
     assert_eq!(
