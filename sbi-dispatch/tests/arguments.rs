@@ -1,19 +1,12 @@
 //! The arguments the dispatcher checks before an extension runs, each with the error the SBI
 //! spec names for it.
 
+use sbi_dispatch::testing::eid::{DBCN, HSM, IPI, NACL, RFENCE, SRST, SUSP};
 use sbi_dispatch::testing::{Seen, full_dispatcher, platform, run};
 use sbi_dispatch::{
     FenceRange, HartMask, Outcome, PhysicalRange, ResetReason, ResetType, SbiCall, SbiError,
     SleepType, SuspendType, Xlen,
 };
-
-const RFENCE: u64 = 0x5246_4e43;
-const HSM: u64 = 0x48_534d;
-const SRST: u64 = 0x5352_5354;
-const DBCN: u64 = 0x4442_434e;
-const NACL: u64 = 0x4e41_434c;
-const SUSP: u64 = 0x5355_5350;
-const IPI: u64 = 0x73_5049;
 
 fn answer(eid: u64, fid: u64, args: [u64; 6], xlen: Xlen) -> (Outcome, Option<Seen>) {
     run(

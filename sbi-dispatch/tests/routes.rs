@@ -1,21 +1,12 @@
 //! Every EID/FID route of the dispatcher, BASE's answers, and `NOT_SUPPORTED` wherever the
 //! spec says a call is not there.
 
+use sbi_dispatch::testing::eid::{BASE, DBCN, HSM, IPI, NACL, RFENCE, SRST, SUSP, TIME};
 use sbi_dispatch::testing::{Log, Recorder, Seen, full_dispatcher, platform, run};
 use sbi_dispatch::{
     Departure, Dispatcher, FenceRange, HartMask, Outcome, PhysicalRange, ResetReason, ResetType,
     SbiCall, SbiError, SleepType, SuspendType, TrapRequest, Xlen,
 };
-
-const BASE: u64 = 0x10;
-const TIME: u64 = 0x5449_4d45;
-const IPI: u64 = 0x73_5049;
-const RFENCE: u64 = 0x5246_4e43;
-const HSM: u64 = 0x48_534d;
-const SRST: u64 = 0x5352_5354;
-const DBCN: u64 = 0x4442_434e;
-const NACL: u64 = 0x4e41_434c;
-const SUSP: u64 = 0x5355_5350;
 
 const NOT_SUPPORTED: Outcome = Outcome::Return(Err(SbiError::NotSupported));
 
