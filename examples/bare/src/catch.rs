@@ -1,0 +1,72 @@
+//! Running an instruction that may trap: while the catcher is installed, a trap skips the
+//! (4-byte) instruction and reports scause + 1 in t6. Used to probe for the H extension, for
+//! CSRs that may not exist, and for HLVX fetches that may fault.
+
+core::arch::global_asm!(
+    ".balign 4",
+    ".globl bare_catcher",
+    "bare_catcher:",
+    "   csrr t6, sepc",
+    "   addi t6, t6, 4",
+    "   csrw sepc, t6",
+    "   csrr t6, scause",
+    "   addi t6, t6, 1",
+    "   sret",
+);
+
+unsafe extern "C" {
+    fn bare_catcher();
+}
+
+/// Runs `f` with the catcher as stvec; `f` must report what its own asm found in t6. sstatus
+/// (SPP, SPIE, SIE) and stvec are put back afterwards; a caller that needs hstatus (SPV, GVA)
+/// intact saves it itself, since a trap from HS-mode rewrites them.
+pub fn guarded<R>(f: impl FnOnce() -> R) -> R {
+    let (old_stvec, old_sstatus): (usize, usize);
+    // SAFETY: swaps stvec for the catcher, which only skips the trapping instruction and
+    // writes t6; interrupts are masked so no other trap can reach it.
+    unsafe {
+        core::arch::asm!(
+            "csrrci {s}, sstatus, 2",
+            "csrrw {v}, stvec, {c}",
+            s = out(reg) old_sstatus,
+            v = out(reg) old_stvec,
+            c = in(reg) bare_catcher as *const () as usize,
+        );
+    }
+    let result = f();
+    // SAFETY: puts back what was there.
+    unsafe {
+        core::arch::asm!(
+            "csrw stvec, {v}",
+            "csrw sstatus, {s}",
+            v = in(reg) old_stvec,
+            s = in(reg) old_sstatus,
+        );
+    }
+    result
+}
+
+/// HLVX.WU at guest virtual address `va` (with the current hstatus.SPVP): the instruction
+/// word, or the exception code the fetch raised.
+pub fn hlvx_wu(va: u64) -> Result<u32, u64> {
+    guarded(|| {
+        let (value, fault): (u64, u64);
+        // SAFETY: a hypervisor load; a fault is caught and reported in t6.
+        unsafe {
+            core::arch::asm!(
+                ".option push",
+                ".option arch, +h",
+                "hlvx.wu {v}, ({a})",
+                ".option pop",
+                v = out(reg) value,
+                a = in(reg) va,
+                inout("t6") 0u64 => fault,
+            );
+        }
+        match fault {
+            0 => Ok(value as u32),
+            code => Err(code - 1),
+        }
+    })
+}

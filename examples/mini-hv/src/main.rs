@@ -1,0 +1,10 @@
+//! Placeholder until the program lands.
+#![no_std]
+#![no_main]
+
+bare::entry!(main);
+
+fn main(_hartid: usize, _dtb: usize) -> ! {
+    bare::println!("mini-hv: not written yet");
+    bare::shutdown(true)
+}
