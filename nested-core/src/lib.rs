@@ -12,7 +12,8 @@
 //! - hgatp: a write with an unsupported MODE keeps the current MODE while VMID and PPN are
 //!   still written (Spike's behaviour; L1s probe modes by write and read-back either way).
 //! - vsatp: a write with a reserved or unoffered MODE is ignored, as satp's is.
-//! - vstvec: MODE values 2 and 3 read back as 0 and 1 (bit 1 is read-only zero).
+//! - vstvec: a write with a reserved MODE (2 or 3) is ignored, as QEMU does.
+//! - hie.SGEIE is writable even without guest external interrupt lines, as in QEMU.
 //! - hstatus: VSBE, HUPMM and HUKTE are read-only zero (little-endian only, no Ssnpm or
 //!   Svukte); VGEIN keeps its old value when written with one above GEILEN.
 //! - A misaligned HLV/HSV raises address-misaligned (4 or 6) rather than being split.

@@ -1,7 +1,7 @@
 //! SBI calls to whatever runs below: OpenSBI, or a hypervisor (`mini-hv` for L1, `l1-hv` for
 //! L2). Numbers come from `sbi-spec`.
 
-use sbi_spec::{base, dbcn, hsm, legacy, nacl, rfnc, srst, time};
+use sbi_spec::{base, dbcn, hsm, legacy, nacl, rfnc, spi, srst, time};
 
 /// An SBI call's (error, value).
 pub type SbiResult = (isize, usize);
@@ -120,4 +120,14 @@ pub fn nacl_sync_csr(csr: usize) -> isize {
 /// NACL sync_hfence of entry `entry` (all ones: every pending entry).
 pub fn nacl_sync_hfence(entry: usize) -> isize {
     call(nacl::EID_NACL, nacl::SYNC_HFENCE, [entry, 0, 0, 0, 0, 0]).0
+}
+
+/// IPI send_ipi to the harts of (`mask`, `base`).
+pub fn send_ipi(mask: usize, base: usize) -> isize {
+    call(spi::EID_SPI, spi::SEND_IPI, [mask, base, 0, 0, 0, 0]).0
+}
+
+/// HSM hart_stop: stops the calling hart (returns only on failure).
+pub fn hart_stop() -> isize {
+    call(hsm::EID_HSM, hsm::HART_STOP, [0; 6]).0
 }

@@ -18,6 +18,15 @@ pub struct TrapFrame {
     pub pc: u64,
     /// The top of the stack the handler runs on.
     kstack: u64,
+    /// The hart the frame belongs to.
+    hartid: u64,
+}
+
+impl TrapFrame {
+    /// The hart this frame belongs to (the hart the trap was taken on).
+    pub fn hartid(&self) -> usize {
+        self.hartid as usize
+    }
 }
 
 const PC_OFFSET: usize = 256;
@@ -35,6 +44,7 @@ static FRAMES: Frames = Frames(
             x: [0; 32],
             pc: 0,
             kstack: 0,
+            hartid: 0,
         })
     }; MAX_HARTS],
 );
@@ -157,7 +167,10 @@ pub fn install(hartid: usize, handler: fn(&mut TrapFrame)) {
     HANDLER.store(handler as *const () as usize, Ordering::Release);
     let frame = FRAMES.0[hartid].get();
     // SAFETY: the frame is this hart's; no trap uses it before stvec is set below.
-    unsafe { (*frame).kstack = stack_top(hartid) as u64 };
+    unsafe {
+        (*frame).kstack = stack_top(hartid) as u64;
+        (*frame).hartid = hartid as u64;
+    }
     // SAFETY: sscratch and stvec are this program's to set.
     unsafe {
         core::arch::asm!(

@@ -1,10 +1,653 @@
-//! Placeholder until the program lands.
+//! `mini-hv`, L0: a small hypervisor that runs one guest hypervisor (L1) on every hart of
+//! QEMU's `virt` machine and lets it run guests of its own through `nested-core`.
+//!
+//! The worked example of embedding the crates:
+//! - `hw`: the host traits over the real hart and memory (the only `unsafe` code);
+//! - `sbi`: L1's SBI through `sbi-dispatch`, with NACL and the nested HFENCEs of
+//!   `nested-core`;
+//! - `machine`: the device trees, L0's in and L1's out;
+//! - this file: boot (L1's memory, G-stage, image and device tree) and the trap handler that
+//!   hands every trap of L1 and L2 to the engine.
 #![no_std]
 #![no_main]
 
+extern crate alloc;
+
+mod hw;
+mod machine;
+mod sbi;
+mod stats;
+
+use bare::println;
+use bare::trap::TrapFrame;
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use gstage::{GStageMode, GStageTable, LeafAttrs, Perms, ShadowConfig, SupportedModes, WalkConfig};
+use hw::{Hart, L1Ram, Pool, Window};
+use nested_core::VirtualMode;
+use nested_core::host::GuestMemory;
+use nested_core::{FenceMailbox, GuestRegs, GuestTrap, NestedConfig, NestedHart, Outcome, Trap};
+use sbi::{Ctx, HwHost, L1Map};
+use sbi_dispatch::{Departure, HartState, ResetReason, SbiCall};
+use spin::{Mutex, Once};
+use stats::Stats;
+
+/// Shadow G-stages kept per hart.
+pub const CONTEXTS: usize = 4;
+/// Remote fences a hart's mailbox holds before it escalates to a full flush.
+pub const MAILBOX: usize = 16;
+/// L1's RAM, at the guest-physical address QEMU's `virt` uses.
+const L1_RAM_GPA: u64 = 0x8000_0000;
+const L1_RAM_SIZE: u64 = 128 << 20;
+/// Frames for L1's G-stage and the shadows.
+const POOL_SIZE: u64 = 16 << 20;
+/// The physical VMID L1 runs under; shadows use the ones after it.
+const L1_VMID: u16 = 1;
+/// L1's initrd goes this far into its RAM, its device tree 2 MiB before the end.
+const L1_INITRD_OFFSET: u64 = 64 << 20;
+const L1_DTB_OFFSET: u64 = L1_RAM_SIZE - (2 << 20);
+
+const SCAUSE_INTERRUPT: u64 = 1 << 63;
+const HSTATUS_GVA: u64 = 1 << 6;
+const HSTATUS_SPV: u64 = 1 << 7;
+const HSTATUS_SPVP: u64 = 1 << 8;
+const HSTATUS_VTSR: u64 = 1 << 22;
+const HSTATUS_VSXL_64: u64 = 2 << 32;
+const SSTATUS_SPP: u64 = 1 << 8;
+const SSTATUS_FS_INITIAL: u64 = 1 << 13;
+
+/// What boot found and built, shared by every hart.
+pub struct Machine {
+    pub harts: usize,
+    pub config: NestedConfig,
+    shadow: ShadowConfig,
+    map: L1Map,
+    l1_hgatp: u64,
+    l1_dtb: u64,
+}
+
+static MACHINE: Once<Machine> = Once::new();
+static POOL: Mutex<Pool> = Mutex::new(Pool::new(Window { base: 0, size: 0 }));
+
+/// One L1 hart.
+struct Vcpu {
+    nested: NestedHart<CONTEXTS>,
+    hart: Hart,
+    line: heapless::Vec<u8, 256>,
+    stats: Stats,
+}
+
+static VCPUS: [Mutex<Option<Vcpu>>; bare::MAX_HARTS] =
+    [const { Mutex::new(None) }; bare::MAX_HARTS];
+pub type Mailboxes = [FenceMailbox<MAILBOX>];
+pub static MAILBOXES: Once<[FenceMailbox<MAILBOX>; bare::MAX_HARTS]> = Once::new();
+/// HSM state of each L1 hart, and where a started one begins (address, opaque).
+pub static HART_STATE: [AtomicU8; bare::MAX_HARTS] =
+    [const { AtomicU8::new(HartState::Stopped as u8) }; bare::MAX_HARTS];
+pub static START: [(AtomicU64, AtomicU64); bare::MAX_HARTS] =
+    [const { (AtomicU64::new(0), AtomicU64::new(0)) }; bare::MAX_HARTS];
+/// An IPI for L1 is pending on this hart.
+pub static PENDING_SSIP: [AtomicBool; bare::MAX_HARTS] =
+    [const { AtomicBool::new(false) }; bare::MAX_HARTS];
+/// This hart must fence L1's own translations (a remote SFENCE.VMA or FENCE.I of L1).
+pub static FENCE_L1: [AtomicBool; bare::MAX_HARTS] =
+    [const { AtomicBool::new(false) }; bare::MAX_HARTS];
+
+pub fn machine_info() -> &'static Machine {
+    MACHINE
+        .get()
+        .expect("the machine is set up before any L1 hart runs")
+}
+
 bare::entry!(main);
 
-fn main(_hartid: usize, _dtb: usize) -> ! {
-    bare::println!("mini-hv: not written yet");
-    bare::shutdown(true)
+fn main(hartid: usize, dtb: usize) -> ! {
+    hw::init_heap();
+    match boot(hartid, dtb) {
+        Ok(entry) => {
+            HART_STATE[hartid].store(HartState::Started as u8, Ordering::SeqCst);
+            enter_l1(hartid, entry, machine_info().l1_dtb)
+        }
+        Err(error) => {
+            println!("[L0] cannot boot L1: {error}");
+            bare::shutdown(true)
+        }
+    }
+}
+
+/// A hart L1 started with HSM hart_start.
+pub fn secondary(hartid: usize, _: usize) -> ! {
+    HART_STATE[hartid].store(HartState::Started as u8, Ordering::SeqCst);
+    let (entry, opaque) = &START[hartid];
+    enter_l1(
+        hartid,
+        entry.load(Ordering::SeqCst),
+        opaque.load(Ordering::SeqCst),
+    )
+}
+
+/// Sets up L1's memory, G-stage, image and device tree; returns L1's entry point.
+fn boot(hartid: usize, dtb: usize) -> Result<u64, &'static str> {
+    let host = machine::Host::read(hw::device_tree(dtb)?)?;
+    println!(
+        "[L0] mini-hv on hart {hartid}: {} harts, RAM {:#x}+{:#x}, command line \"{}\"",
+        host.harts, host.ram.0, host.ram.1, host.bootargs
+    );
+    let (bundle_start, bundle_end) = host
+        .bundle
+        .ok_or("no bundle: QEMU's -initrd must carry L1 (cargo xtask run)")?;
+    let image = bare::entry::image_range();
+    let taken = [
+        (host.ram.0, image.1 as u64),
+        (bundle_start, bundle_end),
+        (host.dtb.0, host.dtb.0 + host.dtb.1),
+    ];
+    let ram_window = carve(&host, &taken, L1_RAM_SIZE).ok_or("no room for L1's RAM")?;
+    let taken_more = [
+        taken[0],
+        taken[1],
+        taken[2],
+        (ram_window.base, ram_window.base + ram_window.size),
+    ];
+    let pool_window = carve(&host, &taken_more, POOL_SIZE).ok_or("no room for page tables")?;
+    let bundle = Window {
+        base: bundle_start,
+        size: bundle_end - bundle_start,
+    };
+    let parts = Bundle::parse(bundle)?;
+
+    let mut ram = L1Ram {
+        gpa_base: L1_RAM_GPA,
+        window: ram_window,
+    };
+    let entry = bare::image::load(
+        parts.l1,
+        L1_RAM_GPA,
+        bare::image::Placement {
+            copy: &mut |gpa, bytes| {
+                let _ = gpa
+                    .checked_sub(L1_RAM_GPA)
+                    .map(|offset| ram_window.write(offset, bytes));
+            },
+            zero: &mut |gpa, len| {
+                let _ = gpa
+                    .checked_sub(L1_RAM_GPA)
+                    .map(|offset| ram_window.zero(offset, len));
+            },
+        },
+    )
+    .map_err(|_| "the L1 image is neither a valid ELF nor a raw image")?;
+    let initrd = match parts.initrd {
+        Some(initrd) => {
+            let start = L1_RAM_GPA + L1_INITRD_OFFSET;
+            ram.write(start, initrd)
+                .map_err(|_| "L1's initrd does not fit")?;
+            Some((start, start + initrd.len() as u64))
+        }
+        None => None,
+    };
+
+    // L1 gets the hart's hcounteren bits and Sstc; A/D bits of its G-stage are its own to
+    // set (Svade), as the virtual menvcfg.ADUE is a fixed platform property.
+    let config = NestedConfig {
+        sstc: host.has("sstc"),
+        svadu: false,
+        hcounteren_mask: hw::sticky_bits(0x606, u64::from(u32::MAX)) as u32,
+        ..NestedConfig::rv64()
+    };
+    let guest = machine::Guest {
+        ram: (L1_RAM_GPA, L1_RAM_SIZE),
+        harts: host.harts,
+        timebase: host.timebase,
+        uart: host.uart,
+        bootargs: parts.bootargs,
+        initrd,
+        config: &config,
+        host_extensions: &host.extensions,
+    };
+    let l1_dtb = guest
+        .device_tree()
+        .map_err(|_| "cannot write L1's device tree")?;
+    let dtb_gpa = L1_RAM_GPA + L1_DTB_OFFSET;
+    ram.write(dtb_gpa, &l1_dtb)
+        .map_err(|_| "L1's device tree does not fit")?;
+
+    let mut pool = POOL.lock();
+    *pool = Pool::new(pool_window);
+    let uart = host.uart.map(|(base, size, _)| (base, size.max(0x1000)));
+    let l1_hgatp = build_l1_gstage(&mut pool, ram, uart)?;
+    drop(pool);
+
+    let vmid_bits = (hw::sticky_bits(0x680, 0x3fff << 44) >> 44).count_ones();
+    let shadow = ShadowConfig {
+        l1_walk: WalkConfig {
+            svadu: config.svadu,
+            pbmte: false,
+            svnapot: false,
+            svrsw60t59b: false,
+        },
+        host_svvptc: host.has("svvptc"),
+        first_vmid: L1_VMID + 1,
+        shadow_modes: SupportedModes {
+            sv32x4: false,
+            sv39x4: true,
+            sv48x4: true,
+            sv57x4: false,
+        },
+    };
+    if !shadow.vmids_fit(CONTEXTS, vmid_bits) {
+        return Err("the hart has too few VMID bits for the shadow contexts");
+    }
+    MAILBOXES.call_once(|| core::array::from_fn(|_| FenceMailbox::new()));
+    MACHINE.call_once(|| Machine {
+        harts: host.harts.min(bare::MAX_HARTS),
+        config,
+        shadow,
+        map: L1Map { ram, uart },
+        l1_hgatp,
+        l1_dtb: dtb_gpa,
+    });
+    println!(
+        "[L0] L1 image loaded, entry {entry:#x}; L1 RAM {L1_RAM_GPA:#x}+{L1_RAM_SIZE:#x} at host {:#x}; {} VMID bits",
+        ram_window.base, vmid_bits
+    );
+    Ok(entry)
+}
+
+/// The first 2 MiB-aligned window of `size` bytes of RAM that overlaps nothing `taken`.
+fn carve(host: &machine::Host, taken: &[(u64, u64)], size: u64) -> Option<Window> {
+    const ALIGN: u64 = 2 << 20;
+    let (ram_base, ram_size) = host.ram;
+    let mut base = ram_base.next_multiple_of(ALIGN);
+    while base + size <= ram_base + ram_size {
+        match taken
+            .iter()
+            .find(|&&(start, end)| start < base + size && base < end)
+        {
+            Some(&(_, end)) => base = end.next_multiple_of(ALIGN),
+            None => return Some(Window { base, size }),
+        }
+    }
+    None
+}
+
+/// The parts of the bundle QEMU loaded (examples/README.md).
+struct Bundle {
+    l1: &'static [u8],
+    initrd: Option<&'static [u8]>,
+    bootargs: &'static str,
+}
+
+impl Bundle {
+    fn parse(window: Window) -> Result<Bundle, &'static str> {
+        let header = window.bytes(0, 64).ok_or("the bundle is too short")?;
+        if &header[..8] != b"NESTBNDL" {
+            return Err("the initrd is not a bundle (cargo xtask run makes one)");
+        }
+        let word = |at: usize| {
+            let mut bytes = [0; 8];
+            bytes.copy_from_slice(&header[at..at + 8]);
+            u64::from_le_bytes(bytes)
+        };
+        let part = |at: usize| -> Result<&'static [u8], &'static str> {
+            let len = usize::try_from(word(at + 8)).map_err(|_| "bad bundle")?;
+            window
+                .bytes(word(at), len)
+                .ok_or("a bundle part lies outside it")
+        };
+        let initrd = part(32)?;
+        Ok(Bundle {
+            l1: part(16)?,
+            initrd: (!initrd.is_empty()).then_some(initrd),
+            bootargs: core::str::from_utf8(part(48)?)
+                .map_err(|_| "L1's command line is not UTF-8")?,
+        })
+    }
+}
+
+/// L1's G-stage: its RAM and the UART page, in Sv39x4 under VMID `L1_VMID`.
+fn build_l1_gstage(
+    pool: &mut Pool,
+    ram: L1Ram,
+    uart: Option<(u64, u64)>,
+) -> Result<u64, &'static str> {
+    let mut fences = gstage::Fences::new();
+    let mut table = GStageTable::new(GStageMode::Sv39x4, L1_VMID, pool)
+        .map_err(|_| "cannot allocate L1's G-stage root")?;
+    table
+        .map_range(
+            pool,
+            ram.gpa_base,
+            ram.window.base,
+            ram.window.size,
+            LeafAttrs::new(Perms::R | Perms::W | Perms::X),
+            &mut fences,
+        )
+        .map_err(|_| "cannot map L1's RAM")?;
+    if let Some((base, size)) = uart {
+        table
+            .map_range(
+                pool,
+                base,
+                base,
+                size.next_multiple_of(0x1000),
+                LeafAttrs::new(Perms::R | Perms::W),
+                &mut fences,
+            )
+            .map_err(|_| "cannot map the UART")?;
+    }
+    Ok(table.hgatp().encode(gstage::Xlen::Rv64))
+}
+
+/// Programs this hart for L1 and enters it at `entry` with a0 = hart ID, a1 = `arg`.
+fn enter_l1(hartid: usize, entry: u64, arg: u64) -> ! {
+    let machine = machine_info();
+    *VCPUS[hartid].lock() = Some(Vcpu {
+        nested: NestedHart::new(machine.config, machine.shadow, L1_VMID),
+        hart: Hart::default(),
+        line: heapless::Vec::new(),
+        stats: Stats::default(),
+    });
+    bare::trap::install(hartid, on_trap);
+    hw::enter_l1_csrs(hw::L1Csrs {
+        hgatp: machine.l1_hgatp,
+        // Misaligned fetch, breakpoint, ecall from U, and the page faults: what a
+        // hypervisor delegates.
+        hedeleg: (1 << 0) | (1 << 3) | (1 << 8) | (1 << 12) | (1 << 13) | (1 << 15),
+        // L1's own VS interrupts (its SSI, STI, SEI).
+        hideleg: sbi::VSSIP | sbi::VSTIP | (1 << 10),
+        hstatus: HSTATUS_VSXL_64 | HSTATUS_VTSR | HSTATUS_SPV | HSTATUS_SPVP,
+        henvcfg: if machine.config.sstc { 1 << 63 } else { 0 },
+        sstatus_set: SSTATUS_SPP | SSTATUS_FS_INITIAL,
+    });
+    let mut context = TrapFrame::default();
+    context.x[10] = hartid as u64;
+    context.x[11] = arg;
+    context.pc = entry;
+    bare::trap::enter(hartid, &context)
+}
+
+/// Every trap of L1 or L2 on this hart.
+fn on_trap(frame: &mut TrapFrame) {
+    let hartid = frame.hartid();
+    let scause = bare::csr::read(0x142).unwrap_or(0);
+    let interrupt = scause & SCAUSE_INTERRUPT != 0;
+    let code = scause & !SCAUSE_INTERRUPT;
+    let mut regs = GuestRegs {
+        x: frame.x,
+        pc: frame.pc,
+    };
+    let machine = machine_info();
+    let mut slot = VCPUS[hartid].lock();
+    let Some(vcpu) = slot.as_mut() else {
+        return;
+    };
+    let in_guest = vcpu.nested.in_guest();
+    let mailbox = &MAILBOXES.get().expect("set at boot")[hartid];
+    if in_guest {
+        mailbox.exit_guest();
+    }
+    vcpu.stats.entry(in_guest, interrupt, code);
+    if FENCE_L1[hartid].swap(false, Ordering::SeqCst) {
+        hw::fence_l1_local();
+    }
+    let mut pool = POOL.lock();
+    let mut host = HwHost {
+        memory: machine.map.ram,
+        map: &machine.map,
+        pool: &mut pool,
+        hart: &mut vcpu.hart,
+    };
+    let mut parked = None;
+    let mut l1_fence_targets = 0;
+    let mut reset = None;
+    let outcome = if interrupt {
+        host_interrupt(
+            hartid,
+            code,
+            in_guest,
+            &mut vcpu.nested,
+            &mut regs,
+            &mut host,
+        )
+    } else if in_guest {
+        let hstatus = bare::csr::read(0x600).unwrap_or(0);
+        let trap = GuestTrap {
+            code,
+            interrupt: false,
+            tval: bare::csr::read(0x143).unwrap_or(0),
+            htval: bare::csr::read(0x643).unwrap_or(0),
+            htinst: bare::csr::read(0x64a).unwrap_or(0),
+            gva: hstatus & HSTATUS_GVA != 0,
+            supervisor: hstatus & HSTATUS_SPVP != 0,
+        };
+        Some(vcpu.nested.handle_guest_trap(&trap, &mut regs, &mut host))
+    } else {
+        match code {
+            // An SBI call.
+            10 => {
+                let l2_supervisor = bare::csr::read(0x200).unwrap_or(0) & SSTATUS_SPP != 0;
+                let mut a = [0u64; 8];
+                a.copy_from_slice(&regs.x[10..18]);
+                let call = SbiCall::from_registers(&a, sbi_dispatch::Xlen::Rv64);
+                let mut ctx = Ctx {
+                    hartid,
+                    nested: &mut vcpu.nested,
+                    host,
+                    regs: &mut regs,
+                    line: &mut vcpu.line,
+                    parked: None,
+                    l1_fence_targets: 0,
+                };
+                let result = sbi::dispatcher(machine.harts).dispatch(&mut ctx, &call);
+                parked = ctx.parked.take();
+                l1_fence_targets = ctx.l1_fence_targets;
+                sbi_outcome(result, &call, l2_supervisor, &mut regs, &mut reset)
+            }
+            // An instruction of the H extension (or one L1 may not execute).
+            2 | 22 => {
+                let trap = Trap {
+                    cause: code,
+                    tval: bare::csr::read(0x143).unwrap_or(0),
+                    mode: if bare::csr::read(0x600).unwrap_or(0) & HSTATUS_SPVP != 0 {
+                        VirtualMode::Hypervisor
+                    } else {
+                        VirtualMode::User
+                    },
+                };
+                Some(vcpu.nested.emulate(&trap, &mut regs, &mut host))
+            }
+            _ => {
+                println!(
+                    "[L0] L1 took exception {code} at {:#x} (stval {:#x}, htval {:#x}); stopping",
+                    regs.pc,
+                    bare::csr::read(0x143).unwrap_or(0),
+                    bare::csr::read(0x643).unwrap_or(0) << 2
+                );
+                bare::shutdown(true)
+            }
+        }
+    };
+    match outcome {
+        Some(Outcome::Resume { supervisor, .. }) => resume_mode(supervisor),
+        Some(Outcome::WaitForInterrupt | Outcome::HostInterrupt) | None => {}
+        Some(other) => {
+            println!("[L0] the engine stopped L1's guest: {other:?}");
+            bare::shutdown(true)
+        }
+    }
+    let now_in_guest = vcpu.nested.in_guest();
+    if now_in_guest {
+        vcpu.nested.sync_remote_fences(
+            mailbox,
+            &mut HwHost {
+                memory: machine.map.ram,
+                map: &machine.map,
+                pool: &mut pool,
+                hart: &mut vcpu.hart,
+            },
+        );
+    }
+    vcpu.stats.world(in_guest, now_in_guest);
+    if in_guest && now_in_guest && !interrupt && matches!(code, 20 | 21 | 23) {
+        vcpu.stats.fills += 1;
+    }
+    drop(pool);
+    drop(slot);
+    if let Some(failure) = reset {
+        print_statistics();
+        bare::shutdown(failure);
+    }
+    if let Some(pending) = parked {
+        // A remote HFENCE completes once no target can use a stale shadow entry; the
+        // targets apply it when they take the IPI, which needs the locks released.
+        while !pending.is_done(MAILBOXES.get().expect("set at boot")) {
+            core::hint::spin_loop();
+        }
+        regs.x[10] = 0;
+        regs.x[11] = 0;
+        regs.pc += 4;
+    }
+    wait_for_l1_fences(l1_fence_targets);
+    frame.x = regs.x;
+    frame.pc = regs.pc;
+}
+
+/// Waits until the harts of `targets` fenced L1's translations.
+fn wait_for_l1_fences(targets: u64) {
+    for hart in 0..bare::MAX_HARTS {
+        if targets & (1 << hart) != 0 {
+            while FENCE_L1[hart].load(Ordering::SeqCst)
+                && HART_STATE[hart].load(Ordering::SeqCst) == HartState::Started as u8
+            {
+                core::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// The result of an SBI call of L1: its return, or where L1 goes instead.
+fn sbi_outcome(
+    result: sbi_dispatch::Outcome,
+    call: &SbiCall,
+    l2_supervisor: bool,
+    regs: &mut GuestRegs,
+    reset: &mut Option<bool>,
+) -> Option<Outcome> {
+    let resume = |supervisor| {
+        Some(Outcome::Resume {
+            supervisor,
+            effects: nested_core::Effects::empty(),
+        })
+    };
+    match result {
+        sbi_dispatch::Outcome::Return(value) => {
+            let mut a = [0u64; 8];
+            a.copy_from_slice(&regs.x[10..18]);
+            call.write_return(value, &mut a);
+            regs.x[10..18].copy_from_slice(&a);
+            regs.pc += 4;
+            resume(true)
+        }
+        // sync_sret: the engine set pc and registers; the mode is what L1's sstatus.SPP was.
+        sbi_dispatch::Outcome::Departed(Departure::EnteredGuest | Departure::Returned) => {
+            resume(l2_supervisor)
+        }
+        sbi_dispatch::Outcome::Departed(Departure::HartStopped) => {
+            bare::sbi::hart_stop();
+            bare::shutdown(true)
+        }
+        sbi_dispatch::Outcome::Departed(Departure::SystemReset { reason, .. }) => {
+            *reset = Some(reason != ResetReason::NoReason);
+            None
+        }
+        sbi_dispatch::Outcome::Deferred => resume(true),
+        other => {
+            println!("[L0] unsupported SBI outcome {other:?}");
+            bare::shutdown(true)
+        }
+    }
+}
+
+/// An interrupt for L0: its timer for L1, an IPI. Returns what the engine decided, if it
+/// was asked.
+fn host_interrupt(
+    hartid: usize,
+    code: u64,
+    in_guest: bool,
+    nested: &mut NestedHart<CONTEXTS>,
+    regs: &mut GuestRegs,
+    host: &mut HwHost,
+) -> Option<Outcome> {
+    let for_l1 = match code {
+        // L1's timer (set with SBI set_timer) fired.
+        5 => {
+            bare::sbi::set_timer(u64::MAX);
+            Some((5, sbi::VSTIP))
+        }
+        1 => {
+            hw::clear_ssip();
+            PENDING_SSIP[hartid]
+                .swap(false, Ordering::SeqCst)
+                .then_some((1, sbi::VSSIP))
+        }
+        _ => None,
+    };
+    let (l1_code, bit) = for_l1?;
+    if !in_guest {
+        sbi::set_hvip(bit);
+        return None;
+    }
+    // L1 runs its guest: HS-level interrupts are enabled at V = 1, so L1 takes it now.
+    let outcome = nested.interrupt_l1(
+        l1_code,
+        bare::csr::read(0x600).unwrap_or(0) & HSTATUS_SPVP != 0,
+        regs,
+        host,
+    );
+    sbi::set_hvip(bit);
+    Some(outcome)
+}
+
+/// Returns to L1 or L2 (always V = 1) in VS-mode or VU-mode.
+fn resume_mode(supervisor: bool) {
+    let hstatus = bare::csr::read(0x600).unwrap_or(0);
+    bare::csr::write(0x600, hstatus | HSTATUS_SPV);
+    let sstatus = bare::csr::read(0x100).unwrap_or(0);
+    let sstatus = if supervisor {
+        sstatus | SSTATUS_SPP
+    } else {
+        sstatus & !SSTATUS_SPP
+    };
+    bare::csr::write(0x100, sstatus);
+}
+
+/// Prints L0's statistics of every hart (at shutdown), then the closing line `cargo xtask`
+/// reads.
+fn print_statistics() {
+    let mut totals = stats::Totals::default();
+    for (hart, slot) in VCPUS.iter().enumerate() {
+        // A hart still handling a trap of its own is skipped rather than waited for.
+        if let Some(guard) = slot.try_lock()
+            && let Some(vcpu) = guard.as_ref()
+        {
+            vcpu.stats.print(hart, &vcpu.nested, &vcpu.hart);
+            vcpu.stats.add_to(&mut totals);
+        }
+    }
+    let frames = POOL.try_lock().map_or(0, |pool| pool.in_use());
+    println!(
+        "[L0] memory: engine state {} bytes per L1 hart; {frames} page-table frames in use (4 KiB each, roots 16 KiB)",
+        core::mem::size_of::<NestedHart<CONTEXTS>>(),
+    );
+    let per_trip = (totals.entries * 10)
+        .checked_div(totals.round_trips)
+        .unwrap_or(0);
+    println!(
+        "[L0] round trips: {}, L0 entries: {}, entries per round trip: {}.{}, fewest: {}",
+        totals.round_trips,
+        totals.entries,
+        per_trip / 10,
+        per_trip % 10,
+        totals.fewest.unwrap_or(0)
+    );
 }

@@ -46,8 +46,9 @@ pub const HSTATEEN_ENVCFG: u64 = 1 << 62;
 pub const HSTATEEN_SE0: u64 = 1 << 63;
 
 /// hedeleg bits that are writable: the exceptions a hypervisor may hand to its guest
-/// (0-8, 12, 13, 15); 9-11, 16 and 20-23 are read-only zero.
-pub const HEDELEG_WRITABLE: u64 = 0xb1ff;
+/// (0-8, 12, 13, 15, 18 software check, 19 hardware error); 9-11, 16 and 20-23 are read-only
+/// zero (priv spec, hypervisor chapter, hedeleg table).
+pub const HEDELEG_WRITABLE: u64 = 0xc_b1ff;
 
 /// The MXL encoding of a 64-bit XLEN, for the read-only VSXL and UXL fields.
 pub const XL_64: u64 = 2;

@@ -92,7 +92,8 @@ impl VirtualCsrs {
             Rule::Hstatus => self.legal_hstatus(old, wanted),
             Rule::Hgatp => self.legal_hgatp(old, wanted),
             Rule::Vsatp => self.legal_vsatp(old, wanted),
-            Rule::Vstvec => wanted & !0b10,
+            Rule::Vstvec if wanted & 0b10 != 0 => old,
+            Rule::Vstvec => wanted,
             Rule::Vsstatus => {
                 let mask = self.vsstatus_writable();
                 (old & !mask) | (wanted & mask)

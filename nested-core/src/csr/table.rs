@@ -56,7 +56,7 @@ pub(crate) enum Rule {
     Hgatp,
     /// vsatp: a write with an unoffered MODE is ignored (as satp's).
     Vsatp,
-    /// vstvec: MODE values 2 and 3 are reserved; bit 1 reads as zero.
+    /// vstvec: MODE values 2 and 3 are reserved; a write of one is ignored.
     Vstvec,
     /// vsstatus: SD summarises FS/VS/XS; UXL reads 64-bit.
     Vsstatus,
@@ -172,8 +172,10 @@ fn hedeleg(_: &NestedConfig) -> u64 {
 fn vs_interrupts(_: &NestedConfig) -> u64 {
     VS_INTERRUPTS
 }
-fn hie(c: &NestedConfig) -> u64 {
-    VS_INTERRUPTS | if c.geilen > 0 { SGEIP } else { 0 }
+fn hie(_: &NestedConfig) -> u64 {
+    // SGEIE is writable even when GEILEN = 0: the spec allows it (no SGEI can pend, so the
+    // bit need not be writable, but may be) and QEMU, the second witness, does so.
+    VS_INTERRUPTS | SGEIP
 }
 fn hgeie(c: &NestedConfig) -> u64 {
     // Bits GEILEN:1; bit 0 never exists.

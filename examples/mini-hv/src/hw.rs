@@ -1,0 +1,387 @@
+//! The hardware layer: the only module of `mini-hv` with `unsafe` code. It gives the engine
+//! its host traits over the real hart and memory: CSRs, HFENCEs, HLVX fetches, L1's memory
+//! and the frame pool, each a window of host physical memory that `mini-hv` owns (it runs with
+//! satp = Bare, so a physical address is a pointer).
+
+use gstage::{FrameKind, FramePool, HostFrame};
+use nested_core::host::{FetchFault, GuestMemory, MemError, PhysicalHart};
+
+/// A window of host physical memory `mini-hv` owns: `[base, base + size)`.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub base: u64,
+    pub size: u64,
+}
+
+impl Window {
+    /// The host address of `[offset, offset + len)` inside the window, if it is inside.
+    fn at(&self, offset: u64, len: usize) -> Option<*mut u8> {
+        let end = offset.checked_add(len as u64)?;
+        (end <= self.size).then(|| (self.base + offset) as *mut u8)
+    }
+
+    /// Copies `bytes` to `offset`; false when out of the window.
+    pub fn write(&self, offset: u64, bytes: &[u8]) -> bool {
+        let Some(to) = self.at(offset, bytes.len()) else {
+            return false;
+        };
+        // SAFETY: the window is memory `mini-hv` owns exclusively (carved at boot from RAM
+        // the device tree lists, apart from the firmware, this image and the bundle), and the
+        // range was checked to lie inside it.
+        unsafe { core::ptr::copy(bytes.as_ptr(), to, bytes.len()) };
+        true
+    }
+
+    /// Copies from `offset` into `buf`; false when out of the window.
+    pub fn read(&self, offset: u64, buf: &mut [u8]) -> bool {
+        let Some(from) = self.at(offset, buf.len()) else {
+            return false;
+        };
+        // SAFETY: as in `write`.
+        unsafe { core::ptr::copy(from, buf.as_mut_ptr(), buf.len()) };
+        true
+    }
+
+    /// Zeroes `[offset, offset + len)`; false when out of the window.
+    pub fn zero(&self, offset: u64, len: u64) -> bool {
+        let Some(to) = usize::try_from(len).ok().and_then(|n| self.at(offset, n)) else {
+            return false;
+        };
+        // SAFETY: as in `write`.
+        unsafe { core::ptr::write_bytes(to, 0, len as usize) };
+        true
+    }
+
+    /// The window's bytes `[offset, offset + len)`, read-only (the bundle).
+    pub fn bytes(&self, offset: u64, len: usize) -> Option<&'static [u8]> {
+        let from = self.at(offset, len)?;
+        // SAFETY: as in `write`; the bundle window is never written.
+        Some(unsafe { core::slice::from_raw_parts(from, len) })
+    }
+}
+
+/// L1's RAM: guest-physical `[gpa_base, gpa_base + window.size)` at the host window.
+#[derive(Clone, Copy, Debug)]
+pub struct L1Ram {
+    pub gpa_base: u64,
+    pub window: Window,
+}
+
+impl L1Ram {
+    fn offset(&self, gpa: u64) -> Result<u64, MemError> {
+        gpa.checked_sub(self.gpa_base).ok_or(MemError)
+    }
+}
+
+impl GuestMemory for L1Ram {
+    fn read(&self, gpa: u64, buf: &mut [u8]) -> Result<(), MemError> {
+        let offset = self.offset(gpa)?;
+        self.window.read(offset, buf).then_some(()).ok_or(MemError)
+    }
+
+    fn write(&mut self, gpa: u64, buf: &[u8]) -> Result<(), MemError> {
+        let offset = self.offset(gpa)?;
+        self.window.write(offset, buf).then_some(()).ok_or(MemError)
+    }
+
+    fn compare_exchange_u64(&mut self, gpa: u64, old: u64, new: u64) -> Result<u64, MemError> {
+        let offset = self.offset(gpa)?;
+        if !gpa.is_multiple_of(8) {
+            return Err(MemError);
+        }
+        let at = self.window.at(offset, 8).ok_or(MemError)?;
+        // SAFETY: an aligned u64 inside L1's RAM, which L1 may be using concurrently on
+        // another hart: the access is atomic, as the hardware's A/D update would be.
+        let word = unsafe { core::sync::atomic::AtomicU64::from_ptr(at.cast()) };
+        Ok(
+            match word.compare_exchange(
+                old,
+                new,
+                core::sync::atomic::Ordering::AcqRel,
+                core::sync::atomic::Ordering::Acquire,
+            ) {
+                Ok(found) | Err(found) => found,
+            },
+        )
+    }
+}
+
+/// Frames for page tables (L1's G-stage and the shadows), from a window: a bump allocator
+/// with free lists per kind.
+#[derive(Debug)]
+pub struct Pool {
+    window: Window,
+    next: u64,
+    free_tables: heapless::Vec<u64, 4096>,
+    free_roots: heapless::Vec<u64, 256>,
+    in_use: usize,
+}
+
+impl Pool {
+    pub const fn new(window: Window) -> Self {
+        Pool {
+            window,
+            next: 0,
+            free_tables: heapless::Vec::new(),
+            free_roots: heapless::Vec::new(),
+            in_use: 0,
+        }
+    }
+
+    /// Frames handed out and not returned.
+    pub fn in_use(&self) -> usize {
+        self.in_use
+    }
+
+    fn words(&self, frame: HostFrame) -> *mut u64 {
+        let len = frame.kind().entries() * 8;
+        let offset = frame.pa().wrapping_sub(self.window.base);
+        match self.window.at(offset, len) {
+            Some(at) => at.cast(),
+            // Only frames of this pool are passed back to it.
+            None => panic!("frame {:#x} is not the pool's", frame.pa()),
+        }
+    }
+}
+
+impl FramePool for Pool {
+    fn alloc(&mut self, kind: FrameKind) -> Option<HostFrame> {
+        let bytes = kind.entries() as u64 * 8;
+        let reused = match kind {
+            FrameKind::Table => self.free_tables.pop(),
+            FrameKind::Root => self.free_roots.pop(),
+        };
+        let pa = match reused {
+            Some(pa) => pa,
+            None => {
+                let offset = self.next.next_multiple_of(bytes);
+                if offset + bytes > self.window.size {
+                    return None;
+                }
+                self.next = offset + bytes;
+                self.window.base + offset
+            }
+        };
+        self.window.zero(pa - self.window.base, bytes);
+        self.in_use += 1;
+        Some(HostFrame::new(pa, kind))
+    }
+
+    fn free(&mut self, frame: HostFrame) {
+        self.in_use -= 1;
+        // A full free list leaks the frame rather than failing.
+        let _ = match frame.kind() {
+            FrameKind::Table => self.free_tables.push(frame.pa()),
+            FrameKind::Root => self.free_roots.push(frame.pa()),
+        };
+    }
+
+    fn table(&self, frame: HostFrame) -> &[u64] {
+        // SAFETY: the frame lies in the pool's window (checked by `words`), is 8-byte aligned
+        // and is borrowed as long as the pool is.
+        unsafe { core::slice::from_raw_parts(self.words(frame), frame.kind().entries()) }
+    }
+
+    fn table_mut(&mut self, frame: HostFrame) -> &mut [u64] {
+        // SAFETY: as in `table`, borrowed mutably with the pool.
+        unsafe { core::slice::from_raw_parts_mut(self.words(frame), frame.kind().entries()) }
+    }
+}
+
+/// The real hart.
+#[derive(Debug, Default)]
+pub struct Hart {
+    /// HFENCEs executed on behalf of the engine.
+    pub fences: u64,
+}
+
+impl PhysicalHart for Hart {
+    fn read_csr(&self, csr: u16) -> u64 {
+        // The engine names only CSRs of the H extension it was configured for.
+        bare::csr::read(csr).unwrap_or(0)
+    }
+
+    fn write_csr(&mut self, csr: u16, value: u64) {
+        bare::csr::write(csr, value);
+    }
+
+    fn hfence_gvma(&mut self, vmid: Option<u16>, gpa: Option<u64>) {
+        self.fences += 1;
+        hfence_gvma(vmid, gpa);
+    }
+
+    fn hfence_vvma(&mut self, vmid: u16, asid: Option<u16>, va: Option<u64>) {
+        self.fences += 1;
+        // HFENCE.VVMA acts on the VMID in hgatp: switch to `vmid` around it.
+        let hgatp = bare::csr::read(0x680).unwrap_or(0);
+        let vmid_field = 0x3fff_u64 << 44;
+        bare::csr::write(0x680, (hgatp & !vmid_field) | (u64::from(vmid) << 44));
+        hfence_vvma(asid, va);
+        bare::csr::write(0x680, hgatp);
+    }
+
+    fn fetch_instruction(&mut self, va: u64) -> Result<u32, FetchFault> {
+        // A trap from HS-mode would rewrite hstatus.SPV and GVA, which still describe L1.
+        let hstatus = bare::csr::read(0x600).unwrap_or(0);
+        let fetched = bare::catch::hlvx_wu(va);
+        bare::csr::write(0x600, hstatus);
+        fetched.map_err(|cause| FetchFault { cause })
+    }
+}
+
+/// HFENCE.GVMA with x0 for each absent operand (`gpa` unshifted).
+pub fn hfence_gvma(vmid: Option<u16>, gpa: Option<u64>) {
+    // SAFETY: a fence only discards cached translations.
+    unsafe {
+        match (gpa, vmid) {
+            (None, None) => core::arch::asm!(
+                ".option push",
+                ".option arch, +h",
+                "hfence.gvma x0, x0",
+                ".option pop"
+            ),
+            (None, Some(v)) => {
+                core::arch::asm!(".option push", ".option arch, +h", "hfence.gvma x0, {0}", ".option pop", in(reg) u64::from(v))
+            }
+            (Some(g), None) => {
+                core::arch::asm!(".option push", ".option arch, +h", "hfence.gvma {0}, x0", ".option pop", in(reg) g >> 2)
+            }
+            (Some(g), Some(v)) => {
+                core::arch::asm!(".option push", ".option arch, +h", "hfence.gvma {0}, {1}", ".option pop", in(reg) g >> 2, in(reg) u64::from(v))
+            }
+        }
+    }
+}
+
+/// HFENCE.VVMA (for the VMID in hgatp) with x0 for each absent operand.
+fn hfence_vvma(asid: Option<u16>, va: Option<u64>) {
+    // SAFETY: a fence only discards cached translations.
+    unsafe {
+        match (va, asid) {
+            (None, None) => core::arch::asm!(
+                ".option push",
+                ".option arch, +h",
+                "hfence.vvma x0, x0",
+                ".option pop"
+            ),
+            (None, Some(a)) => {
+                core::arch::asm!(".option push", ".option arch, +h", "hfence.vvma x0, {0}", ".option pop", in(reg) u64::from(a))
+            }
+            (Some(v), None) => {
+                core::arch::asm!(".option push", ".option arch, +h", "hfence.vvma {0}, x0", ".option pop", in(reg) v)
+            }
+            (Some(v), Some(a)) => {
+                core::arch::asm!(".option push", ".option arch, +h", "hfence.vvma {0}, {1}", ".option pop", in(reg) v, in(reg) u64::from(a))
+            }
+        }
+    }
+}
+
+/// Fences L1's own VS-stage translations (its VMID is in hgatp while it runs) and its
+/// instruction fetches, for L1's remote SFENCE.VMA and FENCE.I.
+pub fn fence_l1_local() {
+    hfence_vvma(None, None);
+    // SAFETY: an instruction-fetch fence has no other effect.
+    unsafe { core::arch::asm!("fence.i") };
+}
+
+#[global_allocator]
+static HEAP: embedded_alloc::LlffHeap = embedded_alloc::LlffHeap::empty();
+const HEAP_SIZE: usize = 1 << 20;
+
+/// The heap (for building L1's device tree at boot).
+pub fn init_heap() {
+    static mut MEMORY: [core::mem::MaybeUninit<u8>; HEAP_SIZE] =
+        [core::mem::MaybeUninit::uninit(); HEAP_SIZE];
+    // SAFETY: called once, by the boot hart before anything allocates; the array is used by
+    // nothing else.
+    unsafe { HEAP.init(core::ptr::addr_of_mut!(MEMORY) as usize, HEAP_SIZE) }
+}
+
+/// A critical section for the allocator: interrupts are always masked in `mini-hv`'s own
+/// code, so a spin lock across harts suffices.
+struct SpinSection;
+critical_section::set_impl!(SpinSection);
+static SECTION: spin::Mutex<()> = spin::Mutex::new(());
+
+// SAFETY: acquire and release pair up (the allocator never nests sections), and only one
+// hart at a time holds the lock.
+unsafe impl critical_section::Impl for SpinSection {
+    unsafe fn acquire() -> critical_section::RawRestoreState {
+        core::mem::forget(SECTION.lock());
+    }
+
+    unsafe fn release(_: critical_section::RawRestoreState) {
+        // SAFETY: the lock was taken (and its guard forgotten) by `acquire`.
+        unsafe { SECTION.force_unlock() };
+    }
+}
+
+/// The device tree the firmware passed, as a slice of its `totalsize`.
+pub fn device_tree(address: usize) -> Result<&'static [u8], &'static str> {
+    if address == 0 || !address.is_multiple_of(8) {
+        return Err("no device tree");
+    }
+    // SAFETY: the firmware passes the address of a flattened device tree in RAM, which
+    // `mini-hv` never writes; its header is 40 bytes.
+    let header = unsafe { core::slice::from_raw_parts(address as *const u8, 40) };
+    if header[..4] != [0xd0, 0x0d, 0xfe, 0xed] {
+        return Err("a1 does not point to a device tree");
+    }
+    let size = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+    // SAFETY: as above, `totalsize` bytes from its start.
+    Ok(unsafe { core::slice::from_raw_parts(address as *const u8, size) })
+}
+
+/// The bits of `value` that stick when written to `csr` (its old value is put back): how
+/// L0 learns the hart's VMIDLEN (hgatp.VMID) and hcounteren's writable bits.
+pub fn sticky_bits(csr: u16, value: u64) -> u64 {
+    let old = bare::csr::read(csr).unwrap_or(0);
+    bare::csr::write(csr, value);
+    let stuck = bare::csr::read(csr).unwrap_or(0) & value;
+    bare::csr::write(csr, old);
+    stuck
+}
+
+/// The H CSRs under which a hart runs L1.
+pub struct L1Csrs {
+    pub hgatp: u64,
+    pub hedeleg: u64,
+    pub hideleg: u64,
+    pub hstatus: u64,
+    pub henvcfg: u64,
+    /// sstatus bits to set (SPP for VS-mode, FS so that L1 may use the FPU).
+    pub sstatus_set: u64,
+}
+
+/// Programs the hart to run L1 from reset.
+pub fn enter_l1_csrs(csrs: L1Csrs) {
+    let write = |csr, value| {
+        bare::csr::write(csr, value);
+    };
+    write(0x280, 0); // vsatp
+    write(0x680, csrs.hgatp);
+    hfence_gvma(None, None);
+    write(0x602, csrs.hedeleg);
+    write(0x603, csrs.hideleg);
+    write(0x600, csrs.hstatus);
+    write(0x60a, csrs.henvcfg);
+    write(0x606, 0xffff_ffff); // hcounteren
+    write(0x605, 0); // htimedelta
+    write(0x645, 0); // hvip
+    write(0x200, 0); // vsstatus
+    write(0x204, 0); // vsie
+    if csrs.henvcfg >> 63 != 0 {
+        write(0x24d, u64::MAX); // vstimecmp
+    }
+    // L0's own interrupts: software (IPIs) and timer; taken whenever V = 1.
+    write(0x104, (1 << 1) | (1 << 5));
+    let sstatus = bare::csr::read(0x100).unwrap_or(0);
+    write(0x100, sstatus | csrs.sstatus_set);
+}
+
+/// Clears this hart's pending supervisor software interrupt (an IPI was taken).
+pub fn clear_ssip() {
+    let sip = bare::csr::read(0x144).unwrap_or(0);
+    bare::csr::write(0x144, sip & !(1 << 1));
+}

@@ -1,0 +1,235 @@
+//! The machine L0 finds (from QEMU's device tree) and the machine it gives L1 (a device tree
+//! derived from the engine's configuration, so that L1 is told exactly what it gets).
+
+extern crate alloc;
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use nested_core::NestedConfig;
+use vm_fdt::{Error, FdtWriter};
+
+/// What L0 learns from its own device tree.
+#[derive(Debug)]
+pub struct Host {
+    /// RAM: (base, size).
+    pub ram: (u64, u64),
+    /// Harts, numbered 0..harts.
+    pub harts: usize,
+    /// The timebase frequency of `time`.
+    pub timebase: u32,
+    /// The UART: (base, size, clock-frequency).
+    pub uart: Option<(u64, u64, u32)>,
+    /// The bundle QEMU loaded as initrd: (start, end).
+    pub bundle: Option<(u64, u64)>,
+    /// The device tree itself: (start, size).
+    pub dtb: (u64, u64),
+    /// L0's own command line.
+    pub bootargs: String,
+    /// The ISA extensions of hart 0, lower case.
+    pub extensions: Vec<String>,
+}
+
+impl Host {
+    /// Reads the device tree at `dtb`.
+    pub fn read(dtb: &'static [u8]) -> Result<Host, &'static str> {
+        let fdt = fdt::Fdt::new(dtb).map_err(|_| "the device tree does not parse")?;
+        let region = fdt
+            .memory()
+            .regions()
+            .next()
+            .ok_or("the device tree lists no memory")?;
+        let ram = (
+            region.starting_address as u64,
+            region.size.ok_or("the memory region has no size")? as u64,
+        );
+        let harts = fdt.cpus().count();
+        let cpu0 = fdt.cpus().next().ok_or("the device tree lists no hart")?;
+        let timebase = cpu0.timebase_frequency() as u32;
+        let extensions = cpu0
+            .property("riscv,isa-extensions")
+            .map(|p| {
+                p.value
+                    .split(|&b| b == 0)
+                    .filter(|s| !s.is_empty())
+                    .filter_map(|s| core::str::from_utf8(s).ok())
+                    .map(|s| s.to_ascii_lowercase())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let uart = fdt.find_compatible(&["ns16550a"]).and_then(|node| {
+            let reg = node.reg()?.next()?;
+            let clock = node
+                .property("clock-frequency")
+                .and_then(|p| p.as_usize())
+                .unwrap_or(3_686_400) as u32;
+            Some((reg.starting_address as u64, reg.size? as u64, clock))
+        });
+        let chosen = fdt.chosen();
+        let chosen_node = fdt.find_node("/chosen");
+        let chosen_usize = |name: &str| {
+            chosen_node
+                .and_then(|node| node.property(name))
+                .and_then(|p| p.as_usize())
+                .map(|v| v as u64)
+        };
+        let bundle = chosen_usize("linux,initrd-start").zip(chosen_usize("linux,initrd-end"));
+        Ok(Host {
+            ram,
+            harts,
+            timebase,
+            uart,
+            bundle,
+            dtb: (dtb.as_ptr() as u64, fdt.total_size() as u64),
+            bootargs: chosen.bootargs().unwrap_or("").to_string(),
+            extensions,
+        })
+    }
+
+    /// Whether hart 0 has the extension `name` (lower case).
+    pub fn has(&self, name: &str) -> bool {
+        self.extensions.iter().any(|e| e == name)
+    }
+}
+
+/// What L0 gives L1.
+#[derive(Debug)]
+pub struct Guest<'a> {
+    /// RAM: (base, size), in L1's guest-physical space.
+    pub ram: (u64, u64),
+    pub harts: usize,
+    pub timebase: u32,
+    /// The UART L1 reaches directly: (base, size, clock-frequency).
+    pub uart: Option<(u64, u64, u32)>,
+    pub bootargs: &'a str,
+    /// L1's initrd: (start, end) in L1's guest-physical space.
+    pub initrd: Option<(u64, u64)>,
+    /// The engine's configuration: what the ISA strings offer.
+    pub config: &'a NestedConfig,
+    /// The host's extensions, of which L1 gets the unprivileged ones.
+    pub host_extensions: &'a [String],
+}
+
+/// Supervisor-level extensions whose presence for L1 the engine's configuration decides.
+const CONFIGURED: [&str; 6] = ["h", "sstc", "svadu", "svpbmt", "svvptc", "ssaia"];
+
+impl Guest<'_> {
+    /// The extensions L1 is told about: the host's unprivileged ones (single letters but h,
+    /// and the Z ones), then those the configuration offers.
+    fn extensions(&self) -> Vec<String> {
+        let unprivileged = self
+            .host_extensions
+            .iter()
+            .filter(|e| {
+                let single = e.len() == 1 && e.as_str() != "h";
+                (single || e.starts_with('z')) && e.as_str() != "zkr"
+            })
+            .cloned();
+        let offered = [
+            true,
+            self.config.sstc,
+            self.config.svadu,
+            self.config.svpbmt,
+            self.config.svvptc,
+            self.config.geilen > 0,
+        ];
+        let configured = CONFIGURED
+            .iter()
+            .zip(offered)
+            .filter(|(_, on)| *on)
+            .map(|(e, _)| e.to_string());
+        let mut all: Vec<String> = unprivileged.chain(configured).collect();
+        // Single letters first, in canonical order, as the ISA string wants them.
+        all.sort_by_key(|e| (e.len() > 1, canonical_rank(e)));
+        all
+    }
+
+    /// The `riscv,isa` string: rv64, the single letters, then the others joined by `_`.
+    fn isa_string(extensions: &[String]) -> String {
+        let mut isa = String::from("rv64");
+        let (single, multi): (Vec<&String>, Vec<&String>) =
+            extensions.iter().partition(|e| e.len() == 1);
+        single.iter().for_each(|e| isa.push_str(e));
+        for e in multi {
+            isa.push('_');
+            isa.push_str(e);
+        }
+        isa
+    }
+
+    /// L1's device tree.
+    pub fn device_tree(&self) -> Result<Vec<u8>, Error> {
+        let extensions = self.extensions();
+        let isa = Self::isa_string(&extensions);
+        let mut fdt = FdtWriter::new()?;
+        let root = fdt.begin_node("")?;
+        fdt.property_u32("#address-cells", 2)?;
+        fdt.property_u32("#size-cells", 2)?;
+        fdt.property_string("compatible", "riscv-virtio")?;
+        fdt.property_string("model", "mini-hv L1 machine")?;
+
+        let chosen = fdt.begin_node("chosen")?;
+        fdt.property_string("bootargs", self.bootargs)?;
+        if let Some((base, _, _)) = self.uart {
+            fdt.property_string("stdout-path", &alloc::format!("/soc/serial@{base:x}"))?;
+        }
+        if let Some((start, end)) = self.initrd {
+            fdt.property_u64("linux,initrd-start", start)?;
+            fdt.property_u64("linux,initrd-end", end)?;
+        }
+        fdt.end_node(chosen)?;
+
+        let memory = fdt.begin_node(&alloc::format!("memory@{:x}", self.ram.0))?;
+        fdt.property_string("device_type", "memory")?;
+        fdt.property_array_u64("reg", &[self.ram.0, self.ram.1])?;
+        fdt.end_node(memory)?;
+
+        let cpus = fdt.begin_node("cpus")?;
+        fdt.property_u32("#address-cells", 1)?;
+        fdt.property_u32("#size-cells", 0)?;
+        fdt.property_u32("timebase-frequency", self.timebase)?;
+        for hart in 0..self.harts {
+            let cpu = fdt.begin_node(&alloc::format!("cpu@{hart}"))?;
+            fdt.property_string("device_type", "cpu")?;
+            fdt.property_u32("reg", hart as u32)?;
+            fdt.property_string("status", "okay")?;
+            fdt.property_string("compatible", "riscv")?;
+            fdt.property_string("riscv,isa", &isa)?;
+            fdt.property_string("riscv,isa-base", "rv64i")?;
+            fdt.property_string_list("riscv,isa-extensions", extensions.clone())?;
+            fdt.property_string("mmu-type", "riscv,sv48")?;
+            let intc = fdt.begin_node("interrupt-controller")?;
+            fdt.property_u32("#interrupt-cells", 1)?;
+            fdt.property_null("interrupt-controller")?;
+            fdt.property_string("compatible", "riscv,cpu-intc")?;
+            fdt.property_u32("phandle", hart as u32 + 1)?;
+            fdt.end_node(intc)?;
+            fdt.end_node(cpu)?;
+        }
+        fdt.end_node(cpus)?;
+
+        let soc = fdt.begin_node("soc")?;
+        fdt.property_u32("#address-cells", 2)?;
+        fdt.property_u32("#size-cells", 2)?;
+        fdt.property_string("compatible", "simple-bus")?;
+        fdt.property_null("ranges")?;
+        if let Some((base, size, clock)) = self.uart {
+            let uart = fdt.begin_node(&alloc::format!("serial@{base:x}"))?;
+            fdt.property_string("compatible", "ns16550a")?;
+            fdt.property_array_u64("reg", &[base, size])?;
+            fdt.property_u32("clock-frequency", clock)?;
+            fdt.end_node(uart)?;
+        }
+        fdt.end_node(soc)?;
+        fdt.end_node(root)?;
+        fdt.finish()
+    }
+}
+
+/// The canonical order of single-letter extensions in an ISA string.
+fn canonical_rank(e: &str) -> usize {
+    const ORDER: &str = "imafdqlcbkjtpvh";
+    e.chars()
+        .next()
+        .and_then(|c| ORDER.find(c))
+        .unwrap_or(ORDER.len())
+}
