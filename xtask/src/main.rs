@@ -1,28 +1,47 @@
-//! `cargo xtask`: the project's two commands and their helpers.
+//! `cargo xtask`: the project's commands and their helpers.
 //!
 //! - `cargo xtask test`: every check CI runs, in order, stopping at the first failure.
 //! - `cargo xtask fuzz [--smoke] [--seconds N] [TARGET]`: the cargo-fuzz targets.
+//! - `cargo xtask qemu`: the QEMU stage of `test` alone (differential runs and the demo).
+//! - `cargo xtask demo`: mini-hv runs l1-hv runs l2-guest, with NACL and without.
+//! - `cargo xtask run --l1 PATH ...`: mini-hv boots any L1.
 //!
-//! Missing tools are installed when that is possible (rustup toolchains, cargo-fuzz);
+//! Missing tools are installed when that is possible (rustup toolchains, cargo-fuzz, QEMU);
 //! otherwise the task stops with one sentence saying what to install.
 
+mod bundle;
+mod demo;
+mod differential;
+mod divergences;
+mod programs;
+mod qemu;
 mod tools;
+mod transcript;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use bundle::L1;
+use programs::Program;
+use qemu::{Machine, Watch};
 
 /// The bare-metal target every library crate must build for (proves `no_std`).
 const BARE_METAL_TARGET: &str = "riscv64gc-unknown-none-elf";
 /// Bounds of one fuzz target's smoke run in `cargo xtask test`.
 const SMOKE_RUNS: u32 = 200_000;
 const SMOKE_SECONDS: u32 = 25;
+/// `cargo xtask run`'s default time limit.
+const RUN_SECONDS: u64 = 300;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("fuzz") => fuzz(&args[1..]),
+        Some("qemu") => qemu_stage(),
+        Some("demo") => demo(),
+        Some("run") => run(&args[1..]),
         _ => Err(usage()),
     };
     match result {
@@ -35,7 +54,10 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: cargo xtask test | cargo xtask fuzz [--smoke] [--seconds N] [TARGET]".into()
+    "usage: cargo xtask test | qemu | demo\n       \
+     cargo xtask fuzz [--smoke] [--seconds N] [TARGET]\n       \
+     cargo xtask run --l1 PATH [--initrd PATH] [--append ARGS] [--smp N] [--aia] [--timeout S]"
+        .into()
 }
 
 /// The project's root: the parent of this crate's folder.
@@ -77,6 +99,10 @@ fn test() -> Result<(), String> {
         Stage {
             name: "fuzz smoke",
             run: fuzz_smoke,
+        },
+        Stage {
+            name: "qemu",
+            run: qemu_stage,
         },
     ];
     let started = Instant::now();
@@ -198,6 +224,95 @@ fn fuzz(args: &[String]) -> Result<(), String> {
         tools::fuzz_run(target, &libfuzzer)?;
     }
     Ok(())
+}
+
+/// Every differential pair, then the demo, each reported; fails naming those that failed.
+fn qemu_stage() -> Result<(), String> {
+    tools::ensure_qemu()?;
+    programs::build()?;
+    let mut failed = differential::run_all();
+    if let Err(reason) = demo::show(false) {
+        println!("demo: FAILED: {reason}");
+        failed.push("demo");
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        let checks = differential::PAIRS.len() + 1;
+        Err(format!(
+            "{} of {checks} checks failed: {}",
+            failed.len(),
+            failed.join(", ")
+        ))
+    }
+}
+
+/// `cargo xtask demo`.
+fn demo() -> Result<(), String> {
+    let started = Instant::now();
+    tools::ensure_qemu()?;
+    programs::build()?;
+    demo::show(true)?;
+    println!("\nthe demo took {:.1?}", started.elapsed());
+    Ok(())
+}
+
+/// `cargo xtask run --l1 PATH [--initrd PATH] [--append ARGS] [--smp N] [--aia] [--timeout S]`.
+fn run(args: &[String]) -> Result<(), String> {
+    let args = RunArgs::parse(args)?;
+    tools::ensure_qemu()?;
+    programs::build()?;
+    let l1 = L1 {
+        image: &args.image,
+        initrd: args.initrd.as_deref(),
+        cmdline: &args.cmdline,
+    };
+    let watch = Watch {
+        last_lines: &[Program::L1Hv.last_line(), Program::WarlProbe.last_line()],
+        limit: args.timeout,
+        echo: true,
+    };
+    let run = qemu::run_nested("run", args.machine, &l1, &watch)?;
+    run.keep_and_check("run", &watch)?;
+    println!("xtask: {}", run.ending);
+    Ok(())
+}
+
+/// The options of `cargo xtask run`.
+struct RunArgs {
+    image: PathBuf,
+    initrd: Option<PathBuf>,
+    cmdline: String,
+    machine: Machine,
+    timeout: Duration,
+}
+
+impl RunArgs {
+    fn parse(args: &[String]) -> Result<Self, String> {
+        let (mut image, mut initrd, mut cmdline) = (None, None, String::new());
+        let mut machine = Machine { smp: 1, aia: false };
+        let mut seconds = RUN_SECONDS;
+        let mut rest = args.iter();
+        while let Some(arg) = rest.next() {
+            let mut value = || rest.next().ok_or_else(usage);
+            match arg.as_str() {
+                "--l1" => image = Some(PathBuf::from(value()?)),
+                "--initrd" => initrd = Some(PathBuf::from(value()?)),
+                "--append" => cmdline.clone_from(value()?),
+                "--smp" => machine.smp = value()?.parse().map_err(|_| usage())?,
+                "--aia" => machine.aia = true,
+                "--timeout" => seconds = value()?.parse().map_err(|_| usage())?,
+                _ => return Err(usage()),
+            }
+        }
+        Ok(RunArgs {
+            image: image.ok_or_else(usage)?,
+            initrd,
+            cmdline,
+            machine,
+            timeout: Duration::from_secs(seconds),
+        })
+    }
 }
 
 /// Library crates: top-level folders with a `Cargo.toml` and a `src/lib.rs`.

@@ -1,5 +1,6 @@
 //! Running cargo and the tools the tasks need, installing them when possible.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::root;
@@ -69,4 +70,132 @@ pub fn fuzz_run(target: &str, libfuzzer: &[String]) -> Result<(), String> {
         .args(libfuzzer)
         .current_dir(root());
     run(&mut command)
+}
+
+/// The oldest QEMU whose H extension and AIA the QEMU programs rely on.
+const QEMU_MIN_MAJOR: u32 = 10;
+/// The file QEMU loads for `-bios default` on riscv64, looked up in its data folders.
+const OPENSBI_FIRMWARE: &str = "opensbi-riscv64-generic-fw_dynamic.bin";
+/// Debian bookworm's own QEMU is 7.2; its backports carry 10.
+const BACKPORTS_LIST: &str = "/etc/apt/sources.list.d/bookworm-backports.list";
+const BACKPORTS_SOURCE: &str = "deb http://deb.debian.org/debian bookworm-backports main\n";
+const QEMU_PACKAGES: [&str; 2] = ["qemu-system-riscv", "opensbi"];
+/// Names the QEMU binary instead of `qemu-system-riscv64`.
+const QEMU_VARIABLE: &str = "XTASK_QEMU";
+
+/// The QEMU binary: `$XTASK_QEMU` if set (e.g. to try the missing-QEMU path), else
+/// `qemu-system-riscv64`.
+pub fn qemu_program() -> String {
+    std::env::var(QEMU_VARIABLE).unwrap_or_else(|_| "qemu-system-riscv64".into())
+}
+
+/// Makes sure QEMU >= 10 and OpenSBI's firmware are present: as root with apt-get, installs
+/// them; otherwise fails with one sentence saying what to install.
+pub fn ensure_qemu() -> Result<(), String> {
+    let Err(missing) = check_qemu() else {
+        return Ok(());
+    };
+    // A QEMU chosen by XTASK_QEMU is the user's; packages would not change it.
+    if std::env::var_os(QEMU_VARIABLE).is_none() && is_root() && succeeds("apt-get", &["--version"])
+    {
+        println!("xtask: {missing}; installing QEMU and OpenSBI with apt-get");
+        if let Err(message) = install_qemu() {
+            println!("xtask: {message}");
+        }
+    }
+    check_qemu().map_err(|missing| {
+        format!(
+            "{missing}: install QEMU >= {QEMU_MIN_MAJOR} and OpenSBI (on Debian bookworm: add \
+             '{}' to {BACKPORTS_LIST}, then run 'apt-get update && apt-get install -t \
+             bookworm-backports {}' as root)",
+            BACKPORTS_SOURCE.trim_end(),
+            QEMU_PACKAGES.join(" ")
+        )
+    })
+}
+
+/// What is missing, if anything: the binary, a recent enough version, the firmware.
+fn check_qemu() -> Result<(), String> {
+    let program = qemu_program();
+    let version =
+        output(&program, &["--version"]).ok_or_else(|| format!("{program} is not installed"))?;
+    match qemu_major(&version) {
+        Some(major) if major >= QEMU_MIN_MAJOR => {}
+        _ => return Err(format!("{program} is too old ({})", version.trim())),
+    }
+    let folders = output(&program, &["-L", "help"]).unwrap_or_default();
+    if folders
+        .lines()
+        .any(|folder| Path::new(folder.trim()).join(OPENSBI_FIRMWARE).is_file())
+    {
+        Ok(())
+    } else {
+        Err(format!(
+            "{program} finds no OpenSBI firmware ({OPENSBI_FIRMWARE})"
+        ))
+    }
+}
+
+/// The major version in `qemu-system-riscv64 --version`'s `QEMU emulator version 10.0.2 (...)`.
+fn qemu_major(version: &str) -> Option<u32> {
+    let (_, rest) = version.split_once("version ")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// A command's standard output, if it runs and exits 0.
+fn output(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn is_root() -> bool {
+    output("id", &["-u"]).is_some_and(|uid| uid.trim() == "0")
+}
+
+/// `apt-get install` of QEMU and OpenSBI, from bookworm-backports on Debian bookworm.
+fn install_qemu() -> Result<(), String> {
+    let mut install = vec!["install", "-y"];
+    if is_bookworm() {
+        std::fs::write(BACKPORTS_LIST, BACKPORTS_SOURCE)
+            .map_err(|e| format!("cannot write {BACKPORTS_LIST}: {e}"))?;
+        install.extend(["-t", "bookworm-backports"]);
+    }
+    install.extend(QEMU_PACKAGES);
+    run(Command::new("apt-get").arg("update"))?;
+    run(Command::new("apt-get")
+        .args(install)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn is_bookworm() -> bool {
+    std::fs::read_to_string("/etc/os-release").is_ok_and(|release| {
+        let has = |key: &str, value: &str| {
+            release
+                .lines()
+                .filter_map(|line| line.split_once('='))
+                .any(|(k, v)| k == key && v.trim_matches('"') == value)
+        };
+        has("ID", "debian") && has("VERSION_CODENAME", "bookworm")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::qemu_major;
+
+    #[test]
+    fn qemu_major_version_is_read_from_the_version_line() {
+        let line = "QEMU emulator version 10.0.2 (Debian 1:10.0.2+ds-2+deb13u1~bpo12+1)\n";
+        assert_eq!(qemu_major(line), Some(10));
+        assert_eq!(qemu_major("QEMU emulator version 7.2.15"), Some(7));
+        assert_eq!(qemu_major("not QEMU"), None);
+    }
 }

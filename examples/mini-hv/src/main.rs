@@ -399,7 +399,7 @@ fn on_trap(frame: &mut TrapFrame) {
     };
     let mut parked = None;
     let mut l1_fence_targets = 0;
-    let mut reset = None;
+    let mut leave = None;
     let outcome = if interrupt {
         host_interrupt(
             hartid,
@@ -441,7 +441,7 @@ fn on_trap(frame: &mut TrapFrame) {
                 let result = sbi::dispatcher(machine.harts).dispatch(&mut ctx, &call);
                 parked = ctx.parked.take();
                 l1_fence_targets = ctx.l1_fence_targets;
-                sbi_outcome(result, &call, l2_supervisor, &mut regs, &mut reset)
+                sbi_outcome(result, &call, l2_supervisor, &mut regs, &mut leave)
             }
             // An instruction of the H extension (or one L1 may not execute).
             2 | 22 => {
@@ -493,9 +493,18 @@ fn on_trap(frame: &mut TrapFrame) {
     }
     drop(pool);
     drop(slot);
-    if let Some(failure) = reset {
-        print_statistics();
-        bare::shutdown(failure);
+    // Leaving L1 for good happens with no lock held, so that the other harts go on.
+    match leave {
+        Some(Leave::HartStop) => {
+            bare::sbi::hart_stop();
+            println!("[L0] hart {hartid} did not stop");
+            bare::shutdown(true)
+        }
+        Some(Leave::Reset { failure }) => {
+            print_statistics();
+            bare::shutdown(failure)
+        }
+        None => {}
     }
     if let Some(pending) = parked {
         // A remote HFENCE completes once no target can use a stale shadow entry; the
@@ -510,6 +519,14 @@ fn on_trap(frame: &mut TrapFrame) {
     wait_for_l1_fences(l1_fence_targets);
     frame.x = regs.x;
     frame.pc = regs.pc;
+}
+
+/// An SBI call after which this hart does not return to L1.
+enum Leave {
+    /// HSM hart_stop.
+    HartStop,
+    /// SRST (or the legacy shutdown).
+    Reset { failure: bool },
 }
 
 /// Waits until the harts of `targets` fenced L1's translations.
@@ -531,7 +548,7 @@ fn sbi_outcome(
     call: &SbiCall,
     l2_supervisor: bool,
     regs: &mut GuestRegs,
-    reset: &mut Option<bool>,
+    leave: &mut Option<Leave>,
 ) -> Option<Outcome> {
     let resume = |supervisor| {
         Some(Outcome::Resume {
@@ -553,11 +570,13 @@ fn sbi_outcome(
             resume(l2_supervisor)
         }
         sbi_dispatch::Outcome::Departed(Departure::HartStopped) => {
-            bare::sbi::hart_stop();
-            bare::shutdown(true)
+            *leave = Some(Leave::HartStop);
+            None
         }
         sbi_dispatch::Outcome::Departed(Departure::SystemReset { reason, .. }) => {
-            *reset = Some(reason != ResetReason::NoReason);
+            *leave = Some(Leave::Reset {
+                failure: reason != ResetReason::NoReason,
+            });
             None
         }
         sbi_dispatch::Outcome::Deferred => resume(true),

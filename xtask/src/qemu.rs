@@ -1,0 +1,221 @@
+//! One QEMU run: boot a kernel on the `virt` machine with the H extension, keep the console's
+//! transcript, stop at the program's last line, at QEMU's exit, or at the time limit.
+
+use std::io::{BufRead, BufReader, PipeReader};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use crate::bundle::{self, L1};
+use crate::programs::{self, Program};
+use crate::tools;
+
+/// Interrupt files per hart for guests on the AIA machine.
+const AIA_GUESTS: u32 = 4;
+/// How long L0 may keep printing after the last line (its closing counts) before QEMU is killed.
+const GRACE: Duration = Duration::from_secs(2);
+/// The word that fails a run wherever it appears.
+const PANIC: &str = "panic";
+
+/// The machine QEMU emulates.
+#[derive(Clone, Copy, Debug)]
+pub struct Machine {
+    /// Number of harts.
+    pub smp: u32,
+    /// The AIA (APLIC + IMSIC, with guest interrupt files) instead of the PLIC.
+    pub aia: bool,
+}
+
+/// What QEMU boots: its kernel, initrd and command line.
+pub struct Boot<'a> {
+    pub machine: Machine,
+    pub kernel: &'a Path,
+    pub initrd: Option<&'a Path>,
+    pub append: &'a str,
+}
+
+/// How a run is watched.
+pub struct Watch<'a> {
+    /// The lines (any one) that end a transcript.
+    pub last_lines: &'a [&'a str],
+    /// When QEMU is killed if no last line came.
+    pub limit: Duration,
+    /// Print the console as it comes.
+    pub echo: bool,
+}
+
+/// Why a run ended.
+#[derive(Debug)]
+pub enum Ending {
+    /// QEMU exited by itself (its status proves nothing about the programs).
+    Exited(ExitStatus),
+    /// Killed after the grace that follows a last line or a panic.
+    Stopped,
+    /// Killed at the time limit.
+    TimedOut(Duration),
+}
+
+impl std::fmt::Display for Ending {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Ending::Exited(status) => write!(f, "QEMU exited ({status})"),
+            Ending::Stopped => write!(f, "QEMU was stopped once the transcript had ended"),
+            Ending::TimedOut(limit) => {
+                write!(
+                    f,
+                    "QEMU was killed at the time limit ({} s)",
+                    limit.as_secs()
+                )
+            }
+        }
+    }
+}
+
+/// A finished run.
+pub struct Run {
+    /// The console, line by line, without line ends.
+    pub transcript: Vec<String>,
+    pub ending: Ending,
+}
+
+impl Boot<'_> {
+    fn command(&self) -> Command {
+        let machine = if self.machine.aia {
+            format!("virt,aia=aplic-imsic,aia-guests={AIA_GUESTS}")
+        } else {
+            "virt".to_string()
+        };
+        let mut command = Command::new(tools::qemu_program());
+        command.args(["-machine", &machine, "-cpu", "rv64,h=true"]);
+        command.args(["-smp", &self.machine.smp.to_string(), "-m", "512M"]);
+        command.args(["-nographic", "-bios", "default"]);
+        command.arg("-kernel").arg(self.kernel);
+        if let Some(initrd) = self.initrd {
+            command.arg("-initrd").arg(initrd);
+        }
+        if !self.append.is_empty() {
+            command.args(["-append", self.append]);
+        }
+        command
+    }
+}
+
+/// Boots QEMU and watches its console (stdout and stderr in one pipe, so in order).
+pub fn run(boot: &Boot, watch: &Watch) -> Result<Run, String> {
+    let (reader, writer) = std::io::pipe().map_err(|e| format!("cannot make a pipe: {e}"))?;
+    let mut command = boot.command();
+    let shown = format!("{command:?}");
+    if watch.echo {
+        println!("$ {shown}");
+    }
+    let copy = writer.try_clone().map_err(|e| e.to_string())?;
+    command.stdin(Stdio::null()).stdout(copy).stderr(writer);
+    let child = command.spawn();
+    // The command holds the pipe's writing ends; without it, the pipe closes when QEMU exits.
+    drop(command);
+    let mut child = child.map_err(|e| format!("could not start {shown}: {e}"))?;
+    let lines = read_lines(reader);
+    let mut transcript = Vec::new();
+    let ending = follow(&lines, watch, &mut transcript);
+    let ending = finish(&mut child, ending)?;
+    transcript.extend(lines.iter());
+    Ok(Run { transcript, ending })
+}
+
+/// Boots `mini-hv` with `l1` in the bundle `bundle-NAME.bin`.
+pub fn run_nested(name: &str, machine: Machine, l1: &L1, watch: &Watch) -> Result<Run, String> {
+    let bundle = bundle::write(name, l1)?;
+    let boot = Boot {
+        machine,
+        kernel: &Program::MiniHv.elf(),
+        initrd: Some(&bundle),
+        append: "",
+    };
+    run(&boot, watch)
+}
+
+/// The lines of `reader`, sent as they come by a thread that ends at the pipe's end.
+fn read_lines(reader: PipeReader) -> Receiver<String> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(reader);
+        let mut line = Vec::new();
+        while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            let text = String::from_utf8_lossy(&line).trim_end().to_string();
+            if sender.send(text).is_err() {
+                break;
+            }
+            line.clear();
+        }
+    });
+    receiver
+}
+
+/// Collects lines until the pipe closes (`None`: QEMU exited) or until QEMU must be killed.
+fn follow(lines: &Receiver<String>, watch: &Watch, transcript: &mut Vec<String>) -> Option<Ending> {
+    let mut deadline = Instant::now() + watch.limit;
+    let mut ending = Ending::TimedOut(watch.limit);
+    loop {
+        match lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(line) => {
+                if watch.echo {
+                    println!("{line}");
+                }
+                if matches!(ending, Ending::TimedOut(_))
+                    && (ends(&line, watch) || line.contains(PANIC))
+                {
+                    deadline = deadline.min(Instant::now() + GRACE);
+                    ending = Ending::Stopped;
+                }
+                transcript.push(line);
+            }
+            Err(RecvTimeoutError::Timeout) => return Some(ending),
+            Err(RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+}
+
+fn ends(line: &str, watch: &Watch) -> bool {
+    watch.last_lines.contains(&line.trim())
+}
+
+/// Kills QEMU if it must be, and reaps it.
+fn finish(child: &mut Child, ending: Option<Ending>) -> Result<Ending, String> {
+    if ending.is_some() {
+        child.kill().map_err(|e| format!("cannot kill QEMU: {e}"))?;
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("cannot wait for QEMU: {e}"))?;
+    Ok(ending.unwrap_or(Ending::Exited(status)))
+}
+
+impl Run {
+    /// A run passes when it reaches a last line in time and has no line with "panic".
+    fn check(&self, watch: &Watch) -> Result<(), String> {
+        if let Some(line) = self.transcript.iter().find(|l| l.contains(PANIC)) {
+            return Err(format!("it panicked: \"{line}\""));
+        }
+        if self.transcript.iter().any(|l| ends(l, watch)) {
+            return Ok(());
+        }
+        Err(format!(
+            "{} without \"{}\" (last line: \"{}\")",
+            self.ending,
+            watch.last_lines.join("\" or \""),
+            self.transcript.last().map_or("", String::as_str)
+        ))
+    }
+
+    /// Keeps the transcript as `target/examples/transcript-NAME.txt`, then checks the run;
+    /// a failure names the file.
+    pub fn keep_and_check(&self, name: &str, watch: &Watch) -> Result<(), String> {
+        let path = programs::output_dir().join(format!("transcript-{name}.txt"));
+        let mut text = self.transcript.join("\n");
+        text.push('\n');
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        self.check(watch)
+            .map_err(|e| format!("{e} (transcript: {})", path.display()))
+    }
+}
