@@ -130,6 +130,13 @@ fn check_format() -> Result<(), String> {
         "--check",
         "--manifest-path",
         "fuzz/Cargo.toml",
+    ])?;
+    tools::cargo(&[
+        "fmt",
+        "--all",
+        "--check",
+        "--manifest-path",
+        "examples/Cargo.toml",
     ])
 }
 
@@ -142,7 +149,14 @@ fn clippy() -> Result<(), String> {
         "--",
         "-D",
         "warnings",
-    ])
+    ])?;
+    // The QEMU programs, for their own target (examples/.cargo/config.toml), in the folder
+    // their release builds use.
+    let mut command = tools::cargo_command(&["clippy", "--workspace", "--", "-D", "warnings"]);
+    command
+        .current_dir(root().join("examples"))
+        .env("CARGO_TARGET_DIR", programs::output_dir());
+    tools::run(&mut command)
 }
 
 fn unit_tests() -> Result<(), String> {

@@ -1,7 +1,7 @@
 //! The entry points: `_start` (the boot hart, from the firmware or a hypervisor: a0 = hart ID,
 //! a1 = device tree) and `_start_secondary` (a hart started through SBI HSM).
 
-use crate::{MAX_HARTS, STACK_SIZE};
+use crate::{MAX_HARTS, STACK_SIZE, TRAP_STACK_SIZE};
 
 const _: () = assert!(STACK_SIZE.is_power_of_two());
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -44,6 +44,7 @@ core::arch::global_asm!(
 unsafe extern "C" {
     fn _start_secondary();
     static __stacks_start: u8;
+    static __trap_stacks_start: u8;
     static __image_start: u8;
     static __image_end: u8;
 }
@@ -93,6 +94,14 @@ pub fn image_range() -> (usize, usize) {
 pub fn stack_top(hartid: usize) -> usize {
     let base = core::ptr::addr_of!(__stacks_start) as usize;
     base + (hartid + 1) * STACK_SIZE
+}
+
+/// The top of hart `hartid`'s trap stack, on which the trap handler runs (apart from the
+/// stack of the program's main flow, so that a trap taken in the program's own mode does not
+/// overwrite it).
+pub fn trap_stack_top(hartid: usize) -> usize {
+    let base = core::ptr::addr_of!(__trap_stacks_start) as usize;
+    base + (hartid + 1) * TRAP_STACK_SIZE
 }
 
 /// Declares the program's entry: `entry!(main)` with `fn main(hartid: usize, dtb: usize) -> !`.

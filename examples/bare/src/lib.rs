@@ -18,6 +18,8 @@ pub mod trap;
 pub const MAX_HARTS: usize = 8;
 /// Bytes of stack per hart (must match `link.x`).
 pub const STACK_SIZE: usize = 0x10000;
+/// Bytes of trap-handler stack per hart (must match `link.x`).
+pub const TRAP_STACK_SIZE: usize = 0x8000;
 
 /// The `time` CSR.
 pub fn time() -> u64 {

@@ -1,10 +1,10 @@
 //! Traps into this program: every register of the interrupted context is saved in the hart's
-//! [`TrapFrame`] (pointed to by sscratch), the program's handler runs on the hart's stack with
-//! the frame, and the context resumes from the frame (the handler may change it, its pc among
+//! [`TrapFrame`] (pointed to by sscratch), the program's handler runs on the hart's trap stack
+//! with the frame, and the context resumes from the frame (the handler may change it, its pc among
 //! it). Only traps from a less privileged context are expected: a trap taken while the
 //! handler runs would reuse the frame.
 
-use crate::{MAX_HARTS, entry::stack_top};
+use crate::{MAX_HARTS, entry::trap_stack_top};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -168,7 +168,7 @@ pub fn install(hartid: usize, handler: fn(&mut TrapFrame)) {
     let frame = FRAMES.0[hartid].get();
     // SAFETY: the frame is this hart's; no trap uses it before stvec is set below.
     unsafe {
-        (*frame).kstack = stack_top(hartid) as u64;
+        (*frame).kstack = trap_stack_top(hartid) as u64;
         (*frame).hartid = hartid as u64;
     }
     // SAFETY: sscratch and stvec are this program's to set.

@@ -1,10 +1,82 @@
-//! Placeholder until the program lands.
+//! `l1-hv`: a small guest hypervisor (L1) written with the project's crates. It runs in
+//! HS-mode, directly on QEMU's H extension or nested under `mini-hv`, and runs `l2-guest` (its
+//! initrd) in VS-mode:
+//!
+//! - L2's RAM lies in a free range of L1's, behind a G-stage table (Sv39x4, or Sv48x4 with
+//!   `gstage=sv48x4`) written with `gstage`; one page is mapped only when L2 first touches it.
+//! - L2's SBI calls go through `sbi-dispatch`: the legacy console, TIME (a timer interrupt
+//!   injected through hvip.VSTIP), SRST, HSM's hart_stop, and the test calls of
+//!   `l2_guest::calls` (among them a read of L2's memory with HLV.D).
+//! - With two harts, hart 1 runs L2 too; hart 0 moves a page under it and sends a remote
+//!   HFENCE.GVMA, which hart 1's next read must reflect.
+//! - When the SBI below offers NACL (and `nacl=off` does not refuse it), H CSRs and fences go
+//!   through each hart's shared memory with `nacl-shmem` and L2 is entered with sync_sret.
+//!
+//! Lines starting with `L1: ` are what L1 observed and must not depend on where it runs;
+//! lines starting with `[L1] ` describe its environment.
 #![no_std]
 #![no_main]
+#![deny(unsafe_code)]
+
+/// Prints what went wrong and stops the machine, reporting a failure.
+macro_rules! fatal {
+    ($($arg:tt)*) => {{
+        bare::println!("L1: error: {}", format_args!($($arg)*));
+        bare::shutdown(true)
+    }};
+}
+
+mod csr;
+mod frames;
+mod hart;
+#[allow(unsafe_code)]
+mod hw;
+mod machine;
+mod nacl;
+mod sbi;
+mod smp;
+mod trap;
+mod vm;
+
+use bare::println;
+use l2_guest::layout;
 
 bare::entry!(main);
 
-fn main(_hartid: usize, _dtb: usize) -> ! {
-    bare::println!("l1-hv: not written yet");
-    bare::shutdown(true)
+fn main(hartid: usize, dtb: usize) -> ! {
+    if hartid != 0 {
+        smp::hand_over(hartid, dtb)
+    }
+    boot(hartid, dtb)
+}
+
+/// Hart 0's start: learns the machine, builds L2 and enters it.
+fn boot(hartid: usize, dtb: usize) -> ! {
+    if bare::csr::try_read(csr::HCsr::Hstatus as u16).is_err() {
+        println!("L1: no H extension");
+        bare::shutdown(true)
+    }
+    println!("L1: H extension present");
+    let machine = machine::Machine::read(dtb).unwrap_or_else(|error| fatal!("{error}"));
+    println!(
+        "[L1] memory {:#x}..{:#x}, initrd {:#x}..{:#x}, command line \"{}\"",
+        machine.ram.start,
+        machine.ram.end,
+        machine.initrd.start,
+        machine.initrd.end,
+        machine.bootargs
+    );
+    let plural = if machine.harts == 1 { "" } else { "s" };
+    println!("L1: {} hart{plural}", machine.harts);
+    smp::set_harts(machine.harts);
+    println!("[L1] nacl: {}", nacl::choose(machine.options.nacl));
+    println!("L1: g-stage {}", machine::mode_name(machine.options.gstage));
+    let plan = vm::create(&machine).unwrap_or_else(|error| fatal!("{error}"));
+    println!("L1: l2-guest loaded, entry {:#x}", plan.entry);
+    println!(
+        "L1: wrote {:#018x} to L2 GPA {:#x}",
+        layout::MAILBOX_VALUE,
+        layout::MAILBOX
+    );
+    hart::run_l2(hartid, &plan)
 }

@@ -1,10 +1,158 @@
-//! Placeholder until the program lands.
+//! `l2-guest`: the guest of `l1-hv`, in VS-mode with vsatp = Bare (so its addresses are
+//! guest-physical). Its boot hart writes and reads back a few pages (one of them mapped by L1
+//! only on first touch), prints the value L1 left in its mailbox, takes the timer interrupt L1
+//! injects for `set_timer(0)`, stores a value for L1 to read with HLV.D and shuts down. Hart 1
+//! reads a page, reports it, waits while L1 moves that page and reports it again.
+//!
+//! It prints with the legacy console putchar: L1 offers no DBCN and copies no memory for it.
 #![no_std]
 #![no_main]
+#![deny(unsafe_code)]
+
+#[allow(unsafe_code)]
+mod hw;
+
+use bare::trap::{self, TrapFrame};
+use bare::{csr, println, sbi};
+use core::sync::atomic::{AtomicBool, Ordering};
+use l2_guest::{calls, layout};
 
 bare::entry!(main);
 
-fn main(_hartid: usize, _dtb: usize) -> ! {
-    bare::println!("l2-guest: not written yet");
+const SSTATUS: u16 = 0x100;
+const SIE: u16 = 0x104;
+const SCAUSE: u16 = 0x142;
+
+/// sstatus fields (Priv spec, supervisor chapter, "Supervisor Status Register").
+mod sstatus {
+    pub const SIE: u64 = 1 << 1;
+    pub const SPIE: u64 = 1 << 5;
+    pub const SPP: u64 = 1 << 8;
+}
+
+/// sie.STIE, the supervisor timer interrupt enable.
+const STIE: u64 = 1 << 5;
+/// scause of the supervisor timer interrupt.
+const TIMER_INTERRUPT: u64 = (1 << 63) | 5;
+/// Mixed into each touched page's address to make the value written there.
+const PATTERN: u64 = 0x5a5a_0000_0000_0000;
+
+/// Set by the trap handler when the timer interrupt came.
+static TIMER_TAKEN: AtomicBool = AtomicBool::new(false);
+
+fn main(hartid: usize, _dtb: usize) -> ! {
+    bare::console::use_legacy();
+    println!("L2: hello from L2 on hart {hartid}");
+    if hartid == 0 {
+        boot_hart()
+    } else {
+        watch_moved_page()
+    }
+}
+
+fn boot_hart() -> ! {
+    touch_pages();
+    println!("L2: L1 wrote {:#018x}", hw::read(layout::MAILBOX));
+    // bare runs the trap handler at the top of this hart's boot stack, so the rest of the
+    // program leaves that stack: it is entered as a context of its own, in VS-mode again.
+    trap::install(0, on_trap);
+    let mut rest = TrapFrame::default();
+    rest.pc = timer_and_handoff as *const () as u64;
+    rest.x[2] = hw::stack_top();
+    let status = read(SSTATUS);
+    write(SSTATUS, (status | sstatus::SPP) & !sstatus::SPIE);
+    trap::enter(0, &rest)
+}
+
+/// Writes a value into each page of `TOUCHED_PAGES`, then checks every one reads it back.
+fn touch_pages() {
+    let pages = layout::TOUCHED_PAGES;
+    for page in pages {
+        hw::write(page, page ^ PATTERN);
+    }
+    if let Some(page) = pages.iter().find(|&&page| hw::read(page) != page ^ PATTERN) {
+        println!("L2: page {page:#x} lost what was written to it");
+        bare::shutdown(true);
+    }
+    println!("L2: touched {} pages", pages.len());
+}
+
+/// The boot hart's second half, on its own stack.
+extern "C" fn timer_and_handoff() -> ! {
+    write(SIE, read(SIE) | STIE);
+    sbi::set_timer(0);
+    wait_for_timer();
+    println!("L2: timer interrupt taken");
+    sbi::set_timer(u64::MAX);
+    hw::write(layout::HANDOFF, layout::HANDOFF_VALUE);
+    match test_call(calls::HLV_READ, layout::HANDOFF, 0) {
+        (0, value) if value == layout::HANDOFF_VALUE => {
+            println!("L2: L1 read {value:#018x} back");
+            bare::shutdown(false)
+        }
+        (error, value) => {
+            println!("L2: L1 read {value:#018x} (SBI error {error})");
+            bare::shutdown(true)
+        }
+    }
+}
+
+/// Waits for the timer interrupt. sstatus.SIE opens only after WFI: an interrupt taken
+/// between the check and WFI would leave WFI waiting for one that already came.
+fn wait_for_timer() {
+    while !TIMER_TAKEN.load(Ordering::Acquire) {
+        bare::wfi();
+        let status = read(SSTATUS);
+        write(SSTATUS, status | sstatus::SIE);
+        write(SSTATUS, status & !sstatus::SIE);
+    }
+}
+
+fn on_trap(_frame: &mut TrapFrame) {
+    match csr::read(SCAUSE) {
+        Some(TIMER_INTERRUPT) => {
+            // The interrupt stays pending until set_timer clears it; mask it until then.
+            write(SIE, read(SIE) & !STIE);
+            TIMER_TAKEN.store(true, Ordering::Release);
+        }
+        scause => {
+            println!("L2: unexpected trap, scause {scause:#x?}");
+            bare::shutdown(true)
+        }
+    }
+}
+
+/// Hart 1: reads `MOVED_PAGE`, waits while L1 moves it, reads it again, and stops.
+fn watch_moved_page() -> ! {
+    report(hw::read(layout::MOVED_PAGE));
+    test_call(calls::WAIT, 0, 0);
+    report(hw::read(layout::MOVED_PAGE));
+    let error = sbi::hart_stop();
+    println!("L2: hart_stop failed (SBI error {error})");
     bare::shutdown(true)
+}
+
+fn report(value: u64) {
+    test_call(calls::REPORT, layout::MOVED_PAGE, value);
+}
+
+/// One of `l1-hv`'s test calls; returns (error, value).
+fn test_call(function: u64, a0: u64, a1: u64) -> (isize, u64) {
+    let (error, value) = sbi::call(
+        calls::EID as usize,
+        function as usize,
+        [a0 as usize, a1 as usize, 0, 0, 0, 0],
+    );
+    (error, value as u64)
+}
+
+fn read(csr: u16) -> u64 {
+    csr::read(csr).unwrap_or_else(|| {
+        println!("L2: cannot read CSR {csr:#x}");
+        bare::shutdown(true)
+    })
+}
+
+fn write(csr: u16, value: u64) {
+    csr::write(csr, value);
 }

@@ -1,0 +1,241 @@
+//! The only unsafe code of `l1-hv`: memory it reaches by physical address (its device tree,
+//! its initrd, L2's RAM, the NACL shared memory) and the instructions Rust has no name for
+//! (HFENCE.GVMA, HLV.D, reading sp). L1 runs with satp = Bare: addresses are physical (or
+//! guest-physical when L1 is itself a guest).
+
+use core::cell::UnsafeCell;
+use core::ops::Range;
+use core::sync::atomic::{AtomicBool, Ordering, fence};
+use fdt::{Fdt, FdtError};
+use gstage::HfenceGvma;
+use nacl_shmem::{AccessError, WordAccess, Xlen};
+
+/// The device tree at `addr`.
+pub fn device_tree(addr: usize) -> Result<Fdt<'static>, FdtError> {
+    // SAFETY: the firmware (or L0) passes the address of a device tree in L1's memory, which
+    // nothing writes while L1 runs (L2's RAM is claimed clear of it).
+    unsafe { Fdt::from_ptr(addr as *const u8) }
+}
+
+/// The bytes of the initrd at `range`.
+pub fn initrd(range: &Range<u64>) -> &'static [u8] {
+    let len = (range.end - range.start) as usize;
+    // SAFETY: the device tree names the range as the initrd the loader put in RAM; L1 only
+    // reads it, and L2's RAM is claimed clear of it.
+    unsafe { core::slice::from_raw_parts(range.start as *const u8, len) }
+}
+
+/// An address outside L2's RAM.
+#[derive(Clone, Copy, Debug)]
+pub struct OutsideRam(pub u64);
+
+/// L2's RAM: a range of L1's RAM that nothing else uses, written by physical address.
+pub struct GuestRam {
+    base: u64,
+    len: u64,
+}
+
+/// Whether the one `GuestRam` exists.
+static CLAIMED: AtomicBool = AtomicBool::new(false);
+
+impl GuestRam {
+    /// Claims `len` bytes at the first `align`-aligned address of `ram` above L1's image that
+    /// overlaps none of `busy`. Only once: a second claim would alias the first.
+    pub fn claim(ram: &Range<u64>, busy: &[Range<u64>], len: u64, align: u64) -> Option<Self> {
+        let image_end = bare::entry::image_range().1 as u64;
+        let mut base = image_end.max(ram.start).next_multiple_of(align);
+        loop {
+            let end = base.checked_add(len)?;
+            if end > ram.end {
+                return None;
+            }
+            match busy.iter().find(|b| b.start < end && base < b.end) {
+                Some(b) => base = b.end.next_multiple_of(align),
+                None if CLAIMED.swap(true, Ordering::AcqRel) => return None,
+                None => return Some(GuestRam { base, len }),
+            }
+        }
+    }
+
+    /// The first physical address.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
+    /// `[pa, pa + len)`, checked to lie inside.
+    fn at(&self, pa: u64, len: u64) -> Result<*mut u8, OutsideRam> {
+        let inside = pa >= self.base
+            && pa
+                .checked_add(len)
+                .is_some_and(|end| end <= self.base + self.len);
+        if inside {
+            Ok(pa as *mut u8)
+        } else {
+            Err(OutsideRam(pa))
+        }
+    }
+
+    /// Copies `bytes` to `pa`.
+    pub fn copy(&self, pa: u64, bytes: &[u8]) -> Result<(), OutsideRam> {
+        let to = self.at(pa, bytes.len() as u64)?;
+        // SAFETY: `at` checked the range lies in L2's RAM, which `claim` found clear of L1's
+        // image, its device tree, its initrd and reserved memory: no Rust object lives there.
+        unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), to, bytes.len()) };
+        Ok(())
+    }
+
+    /// Zeroes `[pa, pa + len)`.
+    pub fn zero(&self, pa: u64, len: u64) -> Result<(), OutsideRam> {
+        let to = self.at(pa, len)?;
+        // SAFETY: as in `copy`.
+        unsafe { core::ptr::write_bytes(to, 0, len as usize) };
+        Ok(())
+    }
+
+    /// Writes the doubleword at `pa` (8-aligned).
+    pub fn write_u64(&self, pa: u64, value: u64) -> Result<(), OutsideRam> {
+        if !pa.is_multiple_of(8) {
+            return Err(OutsideRam(pa));
+        }
+        let to = self.at(pa, 8)?.cast::<u64>();
+        // SAFETY: as in `copy`; the address is aligned.
+        unsafe { to.write_volatile(value) };
+        Ok(())
+    }
+}
+
+const SHMEM_SIZE: usize = sbi_spec::nacl::shmem_size::NATIVE;
+
+/// One hart's NACL shared memory: 4 KiB-aligned, as set_shmem requires.
+#[repr(C, align(4096))]
+struct ShmemPages(UnsafeCell<[u8; SHMEM_SIZE]>);
+
+// SAFETY: each hart uses only its own pages (by hart ID); L0 reads and writes them only
+// during that hart's SBI calls. Rust never makes a reference to them.
+unsafe impl Sync for ShmemPages {}
+
+static SHMEM: [ShmemPages; bare::MAX_HARTS] =
+    [const { ShmemPages(UnsafeCell::new([0; SHMEM_SIZE])) }; bare::MAX_HARTS];
+
+/// A hart's NACL shared memory, word by word, in place: L0 changes it behind Rust's back
+/// (write-back of CSRs, pending bits cleared), so every access is volatile.
+pub struct NaclShmem {
+    base: *mut u8,
+}
+
+impl NaclShmem {
+    /// The shared memory of hart `hartid` (below `bare::MAX_HARTS`, as every running hart is).
+    pub fn of(hartid: usize) -> Self {
+        NaclShmem {
+            base: SHMEM[hartid].0.get().cast(),
+        }
+    }
+
+    /// Its physical address, for set_shmem.
+    pub fn pa(&self) -> usize {
+        self.base as usize
+    }
+
+    fn word(&self, offset: usize) -> Result<*mut u64, AccessError> {
+        if offset.is_multiple_of(8) && offset < SHMEM_SIZE {
+            Ok(self.base.wrapping_add(offset).cast())
+        } else {
+            Err(AccessError::OutOfBounds { offset })
+        }
+    }
+}
+
+impl WordAccess for NaclShmem {
+    fn xlen(&self) -> Xlen {
+        Xlen::Rv64
+    }
+
+    fn read_word(&self, offset: usize) -> Result<u64, AccessError> {
+        let word = self.word(offset)?;
+        // SAFETY: an aligned word inside this hart's shared memory (`word` checked).
+        Ok(u64::from_le(unsafe { word.read_volatile() }))
+    }
+
+    fn write_word(&mut self, offset: usize, value: u64) -> Result<(), AccessError> {
+        let word = self.word(offset)?;
+        // SAFETY: as in `read_word`.
+        unsafe { word.write_volatile(value.to_le()) };
+        Ok(())
+    }
+
+    fn read_word_acquire(&self, offset: usize) -> Result<u64, AccessError> {
+        let value = self.read_word(offset);
+        fence(Ordering::Acquire);
+        value
+    }
+
+    fn write_word_release(&mut self, offset: usize, value: u64) -> Result<(), AccessError> {
+        fence(Ordering::Release);
+        self.write_word(offset, value)
+    }
+}
+
+/// HFENCE.GVMA: `None` operands are x0 (every VMID, every address).
+pub fn hfence_gvma(fence: HfenceGvma) {
+    let gpa = fence.gpa.map(|gpa| gpa >> 2);
+    let vmid = fence.vmid.map(u64::from);
+    // SAFETY: a fence changes no state Rust relies on; not `nomem`, so the page-table writes
+    // before it are done first.
+    unsafe {
+        match (gpa, vmid) {
+            (Some(gpa), Some(vmid)) => core::arch::asm!(
+                ".option push",
+                ".option arch, +h",
+                "hfence.gvma {gpa}, {vmid}",
+                ".option pop",
+                gpa = in(reg) gpa,
+                vmid = in(reg) vmid,
+            ),
+            (Some(gpa), None) => core::arch::asm!(
+                ".option push",
+                ".option arch, +h",
+                "hfence.gvma {gpa}, zero",
+                ".option pop",
+                gpa = in(reg) gpa,
+            ),
+            (None, Some(vmid)) => core::arch::asm!(
+                ".option push",
+                ".option arch, +h",
+                "hfence.gvma zero, {vmid}",
+                ".option pop",
+                vmid = in(reg) vmid,
+            ),
+            (None, None) => core::arch::asm!(
+                ".option push",
+                ".option arch, +h",
+                "hfence.gvma zero, zero",
+                ".option pop",
+            ),
+        }
+    }
+}
+
+/// HLV.D at guest address `gva` (with the current hstatus.SPVP): the doubleword, or the
+/// exception code of the fault. A fault rewrites hstatus (SPV, GVA); the caller restores it.
+pub fn hlv_d(gva: u64) -> Result<u64, u64> {
+    bare::catch::guarded(|| {
+        let (value, fault): (u64, u64);
+        // SAFETY: a hypervisor load, which changes no memory; a fault is caught and reported
+        // in t6 by bare's catcher.
+        unsafe {
+            core::arch::asm!(
+                ".option push",
+                ".option arch, +h",
+                "hlv.d {value}, ({gva})",
+                ".option pop",
+                value = out(reg) value,
+                gva = in(reg) gva,
+                inout("t6") 0u64 => fault,
+            );
+        }
+        match fault {
+            0 => Ok(value),
+            code => Err(code - 1),
+        }
+    })
+}

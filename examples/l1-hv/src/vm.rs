@@ -1,0 +1,193 @@
+//! L2's machine: its RAM in a free range of L1's, the `l2-guest` image loaded there, and its
+//! G-stage table (VMID 1) written with `gstage`, which maps L2's RAM but one page, left for
+//! L2's first touch. One more page of L1's waits to take `MOVED_PAGE`'s place.
+
+use core::cell::Cell;
+use core::fmt;
+use gstage::{Fences, GStageTable, HfenceGvma, Hgatp, LeafAttrs, PageSize, Perms, WriteError};
+use l2_guest::layout::{
+    LAZY_PAGE, MAILBOX, MAILBOX_VALUE, MOVED_AFTER, MOVED_BEFORE, MOVED_PAGE, PAGE, RAM_BASE,
+    RAM_SIZE,
+};
+use spin::Mutex;
+
+use crate::frames::FRAMES;
+use crate::hw::{self, GuestRam, OutsideRam};
+use crate::machine::Machine;
+
+/// L2's VMID.
+const VMID: u16 = 1;
+/// L2's RAM is placed on this alignment, so that its table can use 2 MiB leaves.
+const SUPERPAGE: u64 = 2 << 20;
+/// Every leaf of L2's table: ordinary memory, readable, writable, executable.
+const RWX: LeafAttrs = LeafAttrs::new(Perms::R.union(Perms::W).union(Perms::X));
+
+/// What a hart needs to enter L2.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// L2's entry point.
+    pub entry: u64,
+    /// The hgatp of L2's table.
+    pub hgatp: Hgatp,
+}
+
+/// L2's memory and table.
+struct Vm {
+    ram: GuestRam,
+    table: GStageTable,
+    entry: u64,
+}
+
+static VM: Mutex<Option<Vm>> = Mutex::new(None);
+
+/// Why L2's machine cannot be built or changed.
+#[derive(Clone, Copy, Debug)]
+pub enum VmError {
+    /// No free range of L1's RAM is large enough.
+    NoRoom,
+    /// `l2-guest` does not load.
+    Image(bare::image::ImageError),
+    /// An address outside L2's RAM.
+    OutsideRam(u64),
+    /// The table writer refused.
+    Table(WriteError),
+    /// L2 touched a guest-physical address L1 does not map.
+    NotMapped(u64),
+    /// The machine was not built yet.
+    NotBuilt,
+}
+
+impl From<OutsideRam> for VmError {
+    fn from(OutsideRam(pa): OutsideRam) -> Self {
+        VmError::OutsideRam(pa)
+    }
+}
+
+impl From<WriteError> for VmError {
+    fn from(error: WriteError) -> Self {
+        VmError::Table(error)
+    }
+}
+
+impl fmt::Display for VmError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Self::NoRoom => write!(f, "no room for L2's RAM"),
+            Self::Image(error) => write!(f, "l2-guest does not load: {error:?}"),
+            Self::OutsideRam(address) => write!(f, "{address:#x} is outside L2's RAM"),
+            Self::Table(error) => write!(f, "the G-stage writer refused: {error:?}"),
+            Self::NotMapped(gpa) => write!(f, "L2 touched unmapped GPA {gpa:#x}"),
+            Self::NotBuilt => write!(f, "L2's machine is not built"),
+        }
+    }
+}
+
+/// Builds L2's machine: claims its RAM (and the spare page), loads `l2-guest`, writes the
+/// table, and writes `MAILBOX_VALUE` and `MOVED_BEFORE` through L2's own mapping.
+pub fn create(machine: &Machine) -> Result<Plan, VmError> {
+    let ram = GuestRam::claim(&machine.ram, &machine.busy, RAM_SIZE + PAGE, SUPERPAGE)
+        .ok_or(VmError::NoRoom)?;
+    ram.zero(ram.base(), RAM_SIZE + PAGE)?;
+    let entry = load(&ram, hw::initrd(&machine.initrd))?;
+    let mut vm = VM.lock();
+    let mut pool = FRAMES.lock();
+    let mut table = GStageTable::new(machine.options.gstage, VMID, &mut *pool)?;
+    // No hart has used this table: each fences VMID 1 before its first entry.
+    let mut fences = Fences::new();
+    let hole = LAZY_PAGE - RAM_BASE;
+    table.map_range(&mut *pool, RAM_BASE, ram.base(), hole, RWX, &mut fences)?;
+    let rest = hole + PAGE;
+    let (gpa, pa) = (RAM_BASE + rest, ram.base() + rest);
+    table.map_range(&mut *pool, gpa, pa, RAM_SIZE - rest, RWX, &mut fences)?;
+    for (gpa, value) in [(MAILBOX, MAILBOX_VALUE), (MOVED_PAGE, MOVED_BEFORE)] {
+        let leaf = table.lookup(&*pool, gpa).ok_or(VmError::NotMapped(gpa))?;
+        ram.write_u64(leaf.pa_of(gpa), value)?;
+    }
+    let plan = Plan {
+        entry,
+        hgatp: table.hgatp(),
+    };
+    *vm = Some(Vm { ram, table, entry });
+    Ok(plan)
+}
+
+/// Loads the ELF `image` into `ram`, its segments' physical addresses read as L2 GPAs.
+fn load(ram: &GuestRam, image: &[u8]) -> Result<u64, VmError> {
+    let outside = Cell::new(Ok(()));
+    let pa = |gpa: u64| ram.base() + gpa.wrapping_sub(RAM_BASE);
+    let entry = bare::image::load(
+        image,
+        RAM_BASE,
+        bare::image::Placement {
+            copy: &mut |gpa, bytes| outside.set(outside.get().and(ram.copy(pa(gpa), bytes))),
+            zero: &mut |gpa, len| outside.set(outside.get().and(ram.zero(pa(gpa), len))),
+        },
+    )
+    .map_err(VmError::Image)?;
+    outside.get()?;
+    Ok(entry)
+}
+
+/// What a hart needs to enter L2, once it is built.
+pub fn plan() -> Result<Plan, VmError> {
+    let vm = VM.lock();
+    let vm = vm.as_ref().ok_or(VmError::NotBuilt)?;
+    Ok(Plan {
+        entry: vm.entry,
+        hgatp: vm.table.hgatp(),
+    })
+}
+
+/// What a guest-page fault at a mapped address asks for.
+pub enum Fault {
+    /// The lazy page at this GPA is mapped now; the faulting hart must run these fences.
+    Mapped(u64, Fences),
+    /// The page was mapped already: the hart saw a translation from before the mapping was
+    /// fenced (allowed for an invalid entry made valid). Fencing the page is enough.
+    Stale(Fences),
+}
+
+/// Handles L2's guest-page fault at `gpa`: maps the lazy page, or finds a stale translation.
+pub fn guest_page_fault(gpa: u64) -> Result<Fault, VmError> {
+    let mut vm = VM.lock();
+    let vm = vm.as_mut().ok_or(VmError::NotBuilt)?;
+    let mut pool = FRAMES.lock();
+    let page = gpa & !(PAGE - 1);
+    // Without Svvptc a hart may keep the invalid entry it faulted on, so the page is fenced
+    // even though a new mapping over an invalid entry asks the writer for no fence.
+    let mut fences = Fences::new();
+    fences.push(HfenceGvma {
+        vmid: Some(VMID),
+        gpa: Some(page),
+    });
+    if vm.table.lookup(&*pool, page).is_some() {
+        return Ok(Fault::Stale(fences));
+    }
+    if page != LAZY_PAGE {
+        return Err(VmError::NotMapped(gpa));
+    }
+    let pa = vm.ram.base() + (page - RAM_BASE);
+    vm.table
+        .map(&mut *pool, page, pa, PageSize::Size4K, RWX, &mut fences)?;
+    Ok(Fault::Mapped(page, fences))
+}
+
+/// Moves `MOVED_PAGE` to the spare page of L1's, which holds `MOVED_AFTER`; returns the
+/// fences every hart that ran L2 needs.
+pub fn move_page() -> Result<Fences, VmError> {
+    let mut vm = VM.lock();
+    let vm = vm.as_mut().ok_or(VmError::NotBuilt)?;
+    let mut pool = FRAMES.lock();
+    let spare = vm.ram.base() + RAM_SIZE;
+    vm.ram.write_u64(spare, MOVED_AFTER)?;
+    let mut fences = Fences::new();
+    vm.table.map(
+        &mut *pool,
+        MOVED_PAGE,
+        spare,
+        PageSize::Size4K,
+        RWX,
+        &mut fences,
+    )?;
+    Ok(fences)
+}

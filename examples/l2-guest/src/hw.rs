@@ -1,0 +1,48 @@
+//! The only unsafe code of `l2-guest`: doublewords of its RAM by guest-physical address, and
+//! the stack its boot hart moves to.
+
+use core::cell::UnsafeCell;
+use l2_guest::layout::{RAM_BASE, RAM_SIZE};
+
+/// The doubleword at `gpa`, after checking it is in L2's RAM and outside this program.
+fn word(gpa: u64) -> *mut u64 {
+    let (image_start, image_end) = bare::entry::image_range();
+    let in_ram = (RAM_BASE..RAM_BASE + RAM_SIZE - 7).contains(&gpa);
+    let in_image = (image_start as u64..image_end as u64).contains(&gpa);
+    if !in_ram || in_image || !gpa.is_multiple_of(8) {
+        bare::println!("L2: {gpa:#x} is not a free doubleword of RAM");
+        bare::shutdown(true);
+    }
+    gpa as *mut u64
+}
+
+/// Reads the doubleword at `gpa`.
+pub fn read(gpa: u64) -> u64 {
+    let word = word(gpa);
+    // SAFETY: an aligned doubleword of RAM that no Rust object occupies (`word` checked); L2
+    // runs with vsatp = Bare, so the address is the guest-physical one.
+    unsafe { word.read_volatile() }
+}
+
+/// Writes the doubleword at `gpa`.
+pub fn write(gpa: u64, value: u64) {
+    let word = word(gpa);
+    // SAFETY: as in `read`.
+    unsafe { word.write_volatile(value) }
+}
+
+const STACK_SIZE: usize = 16 * 1024;
+
+/// The boot hart's stack after it leaves bare's boot stack to the trap handler.
+#[repr(C, align(16))]
+struct Stack(UnsafeCell<[u8; STACK_SIZE]>);
+
+// SAFETY: only the boot hart uses the stack, through sp; Rust never makes a reference to it.
+unsafe impl Sync for Stack {}
+
+static STACK: Stack = Stack(UnsafeCell::new([0; STACK_SIZE]));
+
+/// The top of that stack.
+pub fn stack_top() -> u64 {
+    STACK.0.get() as u64 + STACK_SIZE as u64
+}

@@ -1,0 +1,47 @@
+//! What `l2-guest` and its hypervisor `l1-hv` agree on: L2's guest-physical memory map and the
+//! test calls `l1-hv` offers. The guest program itself is `main.rs`; `l1-hv` depends on this
+//! library so that both sides name every address and call from one place.
+#![no_std]
+#![forbid(unsafe_code)]
+
+/// L2's guest-physical memory map, as `l1-hv` builds it.
+pub mod layout {
+    /// The page size of every address below.
+    pub const PAGE: u64 = 0x1000;
+    /// The first byte of L2's RAM; `l2-guest` is linked 2 MiB above it, where SBI firmware
+    /// would jump.
+    pub const RAM_BASE: u64 = 0x8000_0000;
+    /// The size of L2's RAM.
+    pub const RAM_SIZE: u64 = 8 << 20;
+    /// The doubleword L1 writes before L2 starts.
+    pub const MAILBOX: u64 = 0x8040_0000;
+    /// What L1 writes there.
+    pub const MAILBOX_VALUE: u64 = 0x1234_5678_9abc_def0;
+    /// The doubleword L2 stores for L1 to read with HLV.D.
+    pub const HANDOFF: u64 = MAILBOX + 8;
+    /// What L2 stores there.
+    pub const HANDOFF_VALUE: u64 = 0x0fed_cba9_8765_4321;
+    /// The page L1 maps only when L2 first touches it.
+    pub const LAZY_PAGE: u64 = 0x8060_0000;
+    /// The pages L2's boot hart writes and reads back, the lazy one among them.
+    pub const TOUCHED_PAGES: [u64; 4] = [0x8030_0000, 0x8050_0000, LAZY_PAGE, 0x807f_f000];
+    /// The page hart 1 reads before and after L1 moves it to another page of its own.
+    pub const MOVED_PAGE: u64 = 0x8070_0000;
+    /// Its first doubleword before the move.
+    pub const MOVED_BEFORE: u64 = 0xb0b0_0000_0000_0001;
+    /// Its first doubleword after the move.
+    pub const MOVED_AFTER: u64 = 0xa0a0_0000_0000_0002;
+}
+
+/// The test calls of `l1-hv`: an extension in the experimental range of SBI extension IDs
+/// (SBI spec, "Binary Encoding": 0x08000000-0x08FFFFFF).
+pub mod calls {
+    /// The extension ID ("L1" in its low bytes).
+    pub const EID: u64 = 0x0800_4c31;
+    /// a0 = GPA: L1 reads the doubleword there with HLV.D and returns it.
+    pub const HLV_READ: u64 = 0;
+    /// a0 = GPA, a1 = value: the caller says what it read there.
+    pub const REPORT: u64 = 1;
+    /// Returns once L1 has done what the caller waits for (for hart 1: moving `MOVED_PAGE`).
+    pub const WAIT: u64 = 2;
+}
