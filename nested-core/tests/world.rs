@@ -374,9 +374,9 @@ fn l1s_own_sstc_timer_is_armed_in_host_time_while_l2_runs_and_delivered_when_ena
     assert_eq!(s.hart.l1_timer_deadline(), None, "only while L2 runs");
     s.enter();
     assert_eq!(s.hart.l1_timer_deadline(), Some(5000 - HOST_HTIMEDELTA));
-    assert_eq!(s.hart.pending_l1_interrupt(3999), None);
+    assert_eq!(s.hart.pending_l1_interrupt(3999, &mut *s.host), None);
     assert_eq!(
-        s.hart.pending_l1_interrupt(4000),
+        s.hart.pending_l1_interrupt(4000, &mut *s.host),
         Some(5),
         "STI at L1's time 5000"
     );
@@ -389,7 +389,7 @@ fn an_interrupt_the_host_injects_for_l1_is_pending_while_l2_runs_by_priority_and
     s.host.cpu.write_csr(real::VSIE, 1 << 1); // L1 enables SSI only
     s.enter();
     assert_eq!(
-        s.hart.pending_l1_interrupt(0),
+        s.hart.pending_l1_interrupt(0, &mut *s.host),
         Some(1),
         "SEI is not enabled, SSI is"
     );
