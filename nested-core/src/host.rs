@@ -94,6 +94,8 @@ pub struct HostParts<'a, M: ?Sized, A: ?Sized, P: ?Sized, H: ?Sized, F: ?Sized> 
 /// the virtual file's, and `time`.
 pub mod real {
     pub use crate::csr::number::*;
+    /// The host's own `sstatus` (HS-level), whose MXR, FS and VS act on L2 too.
+    pub const SSTATUS: u16 = 0x100;
     /// The `time` CSR.
     pub const TIME: u16 = 0xc01;
 }

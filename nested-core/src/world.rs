@@ -60,6 +60,11 @@ pub(crate) const AIA_SWAPPED: [u16; 5] = [
 /// hstatus fields of L1's that act on L2 directly: its trap controls.
 pub(crate) const HSTATUS_PROJECTED: u64 = HSTATUS_VTSR | HSTATUS_VTW | HSTATUS_VTVM;
 
+/// HS-level sstatus fields of L1's that act on L2 directly: MXR (both stages) and FS and VS
+/// (checked in sstatus as well as vsstatus at V = 1). Priv spec, hypervisor chapter,
+/// "Hypervisor and Virtual Supervisor CSRs" (vsstatus) and two-stage translation.
+pub(crate) const SSTATUS_PROJECTED: u64 = SSTATUS_MXR | SSTATUS_FS | SSTATUS_VS;
+
 /// The position of `csr` in [`H_SWAPPED`] (a constant lookup).
 const fn h_index(csr: u16) -> usize {
     let mut i = 0;
@@ -86,6 +91,7 @@ const HVIP_AT: usize = h_index(real::HVIP);
 const HCOUNTEREN_AT: usize = h_index(real::HCOUNTEREN);
 const HSTATUS_AT: usize = h_index(real::HSTATUS);
 const VSIE_AT: usize = vs_index(real::VSIE);
+const VSSTATUS_AT: usize = vs_index(real::VSSTATUS);
 const _: () = assert!(
     HENVCFG_AT < H_SWAPPED.len()
         && HTIMEDELTA_AT < H_SWAPPED.len()
@@ -93,6 +99,7 @@ const _: () = assert!(
         && HCOUNTEREN_AT < H_SWAPPED.len()
         && HSTATUS_AT < H_SWAPPED.len()
         && VSIE_AT < VS_SWAPPED.len()
+        && VSSTATUS_AT < VS_SWAPPED.len()
 );
 
 /// What the real CSRs held for L1 when it entered L2, restored when L2 exits to it.
@@ -102,6 +109,8 @@ pub(crate) struct SavedL1 {
     pub h: [u64; H_SWAPPED.len()],
     /// With AIA only (zero otherwise: the real CSRs may not exist).
     pub aia: [u64; AIA_SWAPPED.len()],
+    /// The host's own sstatus.
+    pub sstatus: u64,
     pub vsatp: u64,
     pub hgatp: u64,
     pub vstimecmp: u64,
@@ -201,6 +210,7 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
             } else {
                 [0; AIA_SWAPPED.len()]
             },
+            sstatus: hart.read_csr(real::SSTATUS),
             vsatp: hart.read_csr(real::VSATP),
             hgatp: hart.read_csr(real::HGATP),
             vstimecmp: if self.config().sstc {
@@ -216,7 +226,8 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
     /// shadow G-stage, and L2's VS state from L1's virtual VS CSRs. vsatp is zeroed before
     /// hgatp changes and written last (priv spec, hypervisor chapter, fence ordering note).
     /// With AIA, the real AIA CSRs and VGEIN come from `aia-virt`'s projection, returned;
-    /// without, the real VGEIN is 0 (the file the host may give L1 is not L2's).
+    /// without, the real VGEIN is 0 (the file the host may give L1 is not L2's). L1's sstatus
+    /// MXR, FS and VS replace the host's in the real sstatus.
     fn load_guest(
         &self,
         shadow: Hgatp,
@@ -236,7 +247,13 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
             Some(l2) => (l2.hvip, u64::from(l2.vgein) << HSTATUS_VGEIN_SHIFT),
             None => (virt(real::HVIP) & VS_INTERRUPTS, 0),
         };
+        let l1_sstatus = host.vs[VSSTATUS_AT];
         let projected = [
+            (
+                real::SSTATUS,
+                (hart.read_csr(real::SSTATUS) & !SSTATUS_PROJECTED)
+                    | (l1_sstatus & SSTATUS_PROJECTED),
+            ),
             (real::HENVCFG, virt(real::HENVCFG) & host.h[HENVCFG_AT]),
             (
                 real::HSTATUS,
@@ -448,8 +465,25 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
         }
     }
 
-    /// Puts L1's world back in the real CSRs (vsatp zeroed first, written last).
+    /// Puts L1's world back in the real CSRs (vsatp zeroed first, written last). The real
+    /// sstatus gets the host's MXR, FS and VS back, its other fields left as the trap set
+    /// them; an FS or VS that L2 made Dirty there stays Dirty (the registers changed under
+    /// the host too) and makes L1's sstatus field Dirty, with SD.
     fn restore_l1(&self, saved: &SavedL1, hart: &mut (impl PhysicalHart + ?Sized)) {
+        let sstatus = hart.read_csr(real::SSTATUS);
+        let dirty = [SSTATUS_FS, SSTATUS_VS]
+            .into_iter()
+            .filter(|&field| sstatus & field == field)
+            .fold(0, |fields, field| fields | field);
+        hart.write_csr(
+            real::SSTATUS,
+            (sstatus & !SSTATUS_PROJECTED) | (saved.sstatus & SSTATUS_PROJECTED) | dirty,
+        );
+        let l1_sd = if dirty != 0 {
+            1 << (self.config().xlen_bits() - 1)
+        } else {
+            0
+        };
         hart.write_csr(real::VSATP, 0);
         hart.write_csr(real::HGATP, saved.hgatp);
         if self.aia.is_some() {
@@ -462,6 +496,10 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
             hart.write_csr(*csr, value);
         }
         for (csr, value) in VS_SWAPPED.iter().zip(saved.vs) {
+            let value = match *csr {
+                real::VSSTATUS => value | dirty | l1_sd,
+                _ => value,
+            };
             hart.write_csr(*csr, value);
         }
         if self.config().sstc {
