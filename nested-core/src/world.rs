@@ -332,11 +332,14 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
             Route::ReflectToL1 => self.exit_to_l1(reflected, from, regs, host),
             Route::ShadowFault => {
                 // htval holds the GPA shifted right by 2; stval's low bits complete it (for an
-                // implicit access they are 0: the PTE's own GPA).
-                // HS-level MXR is not passed: the host does not yet give L2 L1's MXR, so an
-                // execute-only page is not readable (a fault reflected to L1, never a wider
-                // mapping).
-                let access = Access::from_guest_page_fault(trap.code, trap.htinst, false);
+                // implicit access they are 0: the PTE's own GPA). L2 ran with L1's sstatus.MXR
+                // as the HS-level one: an execute-only L1 page is filled for a load only then,
+                // and its leaf stays execute-only (the hart checks MXR at each access).
+                let l1_mxr = self
+                    .saved
+                    .as_ref()
+                    .is_some_and(|saved| saved.vs[VSSTATUS_AT] & SSTATUS_MXR != 0);
+                let access = Access::from_guest_page_fault(trap.code, trap.htinst, l1_mxr);
                 let gpa = (trap.htval << 2)
                     | if access.implicit.is_some() {
                         0

@@ -5,7 +5,7 @@
 use nested_core::csr::bits::*;
 use nested_core::csr::number::*;
 use nested_core::host::{PhysicalHart, real};
-use nested_core::testing::pte::{A, D, R, U, W};
+use nested_core::testing::pte::{A, D, R, U, W, X};
 use nested_core::testing::{SoftHost, Tables, same, shadow_config};
 use nested_core::{
     Effects, Event, GuestRegs, GuestTrap, NestedConfig, NestedHart, Outcome, Route, Trap,
@@ -439,6 +439,36 @@ impl Setup {
             .write_csr(real::VSSTATUS, SSTATUS_SPP | SSTATUS_SPIE | fields);
         self.host.cpu.write_csr(real::SSTATUS, HOST_SSTATUS);
     }
+
+    /// An explicit load of L2 at guest-physical `gpa` took a guest-page fault.
+    fn load_fault(&mut self, gpa: u64) -> Outcome {
+        let trap = GuestTrap {
+            code: 21,
+            interrupt: false,
+            tval: 0x4000_0000 | (gpa & 0xfff),
+            htval: gpa >> 2,
+            htinst: 0,
+            gva: true,
+            supervisor: true,
+        };
+        self.hart
+            .handle_guest_trap(&trap, &mut self.regs, &mut *self.host)
+    }
+
+    /// L1 maps L2 GPA 0x5000 execute-only.
+    fn execute_only_page(&mut self) {
+        let mut tables = Tables { next: 0x8000_f000 };
+        tables.map(
+            &mut self.host.memory,
+            G_ROOT,
+            11,
+            0x5000,
+            0x8000_d000,
+            X | U | A,
+            same,
+            same,
+        );
+    }
 }
 
 #[test]
@@ -517,4 +547,47 @@ fn with_l1s_fs_off_l2s_fp_instruction_traps_to_the_host_and_is_reflected_to_l1_a
         ),
         (2, fadd, 0x1400)
     );
+}
+
+#[test]
+fn a_load_from_a_page_l1_maps_execute_only_is_filled_under_l1s_mxr_and_the_leaf_stays_execute_only()
+{
+    let mut s = Setup::ready_to_enter();
+    s.execute_only_page();
+    s.l1_sstatus(SSTATUS_MXR);
+    s.enter();
+    assert_eq!(
+        s.real(real::SSTATUS) & SSTATUS_MXR,
+        SSTATUS_MXR,
+        "the hart checks L2's loads against L1's MXR"
+    );
+    let outcome = s.load_fault(0x5010);
+    assert_eq!(
+        outcome,
+        Outcome::Resume {
+            supervisor: true,
+            effects: Effects::empty()
+        },
+        "filled"
+    );
+    let key = s.hart.current_context();
+    let leaf = s.hart.shadow().lookup(key, 0x5010, &s.host.pool).unwrap();
+    assert_eq!(
+        leaf.pte.perms(),
+        gstage::Perms::X,
+        "readable only while MXR is set: no wider than L1's leaf"
+    );
+}
+
+#[test]
+fn without_l1s_mxr_a_load_from_an_execute_only_page_is_reflected_to_l1() {
+    let mut s = Setup::ready_to_enter();
+    s.execute_only_page();
+    s.l1_sstatus(0);
+    s.enter();
+    s.regs.pc = 0x1500;
+    assert_eq!(s.load_fault(0x5010), ENTERED);
+    assert_eq!((s.real(real::VSCAUSE), s.virt(HTVAL)), (21, 0x5010 >> 2));
+    let key = s.hart.current_context();
+    assert!(s.hart.shadow().lookup(key, 0x5010, &s.host.pool).is_none());
 }
