@@ -4,9 +4,10 @@
 //! host, with or without the AIA (any offer, clamped): no panic, and after every step the
 //! engine's world matches what the step must have done, every virtual CSR (AIA ones too)
 //! reads back a legal value, the real CSRs the host set for L1 are its own whenever L1 runs,
-//! the real VGEIN while L2 runs is the real file backing L1's selected one (or 0), every
-//! interrupt said pending for L1 is one of its codes, and every shadow leaf filled maps only
-//! memory the host granted L1.
+//! the real VGEIN while L2 runs is the real file backing L1's selected one (or 0), L1's sstatus
+//! MXR, FS and VS are the real ones while L2 runs and the host's whenever L1 runs (FS or VS
+//! Dirty once L2 dirtied them, and then L1's Dirty too), every interrupt said pending for L1
+//! is one of its codes, and every shadow leaf filled maps only memory the host granted L1.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -75,7 +76,14 @@ enum Step {
     Lend { g: u8, p: u8, attach: bool },
     /// The host takes virtual file `g` back into software.
     TakeBack { g: u8 },
+    /// L1 writes its own sstatus (the real vsstatus): SIE, SPIE, SPP, VS, FS, SUM, MXR.
+    L1Sstatus { value: u64 },
+    /// L2 writes an FP (or vector) register: the hart makes the real sstatus field Dirty.
+    L2Dirties { vector: bool },
 }
+
+/// The sstatus fields of L1 that act on L2: MXR, FS, VS.
+const PROJECTED: u64 = 1 << 19 | 3 << 13 | 3 << 9;
 
 fn l1_trap(bits: u32) -> Trap {
     Trap {
@@ -139,8 +147,12 @@ fuzz_target!(|input: Input| {
     regs.x[31] = 8 << 60 | 1 << 44 | 0x8_0004;
     hart.emulate(&l1_trap(csrrw(0x680)), &mut regs, &mut *host);
     let mut filled = Vec::new();
+    // FS/VS fields L2 dirtied (or may have): in this run of L2, and ever (the host's stay
+    // Dirty).
+    let (mut dirtied_now, mut dirtied_ever) = (0u64, 0u64);
     for step in input.steps.into_iter().take(64) {
         let was_in_guest = hart.in_guest();
+        let l1_sstatus = host.cpu.read_csr(real::VSSTATUS);
         match step {
             Step::CsrWrite { high, low, value } if !was_in_guest => {
                 let csr = if high { 0x600 } else { 0x200 } | u16::from(low);
@@ -275,11 +287,51 @@ fuzz_target!(|input: Input| {
             Step::TakeBack { g } => {
                 hart.detach_guest_file(usize::from(g % 6), &mut *host);
             }
+            Step::L1Sstatus { value } if !was_in_guest => {
+                host.cpu.write_csr(
+                    real::VSSTATUS,
+                    value & (0x2 | 0x20 | 0x100 | 1 << 18 | PROJECTED),
+                );
+            }
+            Step::L2Dirties { vector } if was_in_guest => {
+                let field = if vector { 3 << 9 } else { 3 << 13 };
+                let sstatus = host.cpu.read_csr(real::SSTATUS);
+                host.cpu.write_csr(real::SSTATUS, sstatus | field);
+                dirtied_now |= field;
+                dirtied_ever |= field;
+            }
             _ => {}
         }
         assert_eq!(check_legal_values(hart.csrs()), Ok(()));
         if let Some(aia) = hart.aia() {
             assert_eq!(check_legal_aia(aia), Ok(()));
+        }
+        let real_sstatus = host.cpu.read_csr(real::SSTATUS) & PROJECTED;
+        if hart.in_guest() && !was_in_guest {
+            assert_eq!(
+                real_sstatus,
+                l1_sstatus & PROJECTED,
+                "L1's MXR, FS, VS act on L2"
+            );
+            // A field L1 enters with Dirty may be dirtied by L2 unseen: the engine counts it so.
+            for field in [3 << 9, 3 << 13] {
+                if l1_sstatus & field == field {
+                    dirtied_now |= field;
+                    dirtied_ever |= field;
+                }
+            }
+        }
+        if !hart.in_guest() {
+            assert_eq!(
+                real_sstatus, dirtied_ever,
+                "the host's MXR, FS, VS (all 0), Dirty once L2 dirtied them"
+            );
+        }
+        if was_in_guest && !hart.in_guest() {
+            let l1 = host.cpu.read_csr(real::VSSTATUS);
+            assert_eq!(l1 & dirtied_now, dirtied_now, "L1's field is Dirty");
+            assert!(dirtied_now == 0 || l1 >> 63 == 1, "with SD");
+            dirtied_now = 0;
         }
         let real_vgein = host.cpu.read_csr(real::HSTATUS) & HSTATUS_VGEIN;
         if !hart.in_guest() {
