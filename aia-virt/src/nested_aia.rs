@@ -8,7 +8,8 @@ use crate::hvictl::{Hvictl, MAX_IID_BITS, MIN_IID_BITS};
 use crate::hvip::{AIA_LOCAL, VSEIP, VSSIP, VsContext, hvien_mask, hvip_mask, vsip};
 use crate::hviprio::Hviprio;
 use crate::imsic_file::{
-    BadFileSize, ImsicFile, MmioFault, MmioOp, Topei, WordPart, mmio_check, seteipnum_identity,
+    BadFileSize, ImsicFile, MAX_IDENTITIES, MmioFault, MmioOp, Topei, WordPart, mmio_check,
+    seteipnum_identity,
 };
 use crate::iselect::{ImsicReg, VSISELECT_MASK, VsSelect, decode};
 use crate::vstopi::{SEI, SeiPriority, Vstopi, VstopiInputs, vstopi};
@@ -36,6 +37,37 @@ impl AiaConfig {
             iid_bits: MAX_IID_BITS,
             hvien_writable: AIA_LOCAL,
             hviprio_bits: 8,
+        }
+    }
+
+    /// The configuration [`NestedAia::new`] accepts that is nearest to this one: the file
+    /// size rounded up to 64k - 1 within 63..=2047, IID bits within 6..=12, `hviprio` bits 1..=5
+    /// raised to 6 and above 8 lowered to 8, `hvien` bits 12:0 cleared.
+    pub const fn clamped(self) -> AiaConfig {
+        let rounded = (self.identities as u32 | 63) as u16;
+        let identities = if rounded > MAX_IDENTITIES {
+            MAX_IDENTITIES
+        } else {
+            rounded
+        };
+        let iid_bits = if self.iid_bits < MIN_IID_BITS {
+            MIN_IID_BITS
+        } else if self.iid_bits > MAX_IID_BITS {
+            MAX_IID_BITS
+        } else {
+            self.iid_bits
+        };
+        let hviprio_bits = match self.hviprio_bits {
+            0 => 0,
+            1..=6 => 6,
+            7 => 7,
+            _ => 8,
+        };
+        AiaConfig {
+            identities,
+            iid_bits,
+            hvien_writable: hvien_mask(self.hvien_writable),
+            hviprio_bits,
         }
     }
 }
@@ -248,13 +280,13 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
             .any(|f| matches!(f.backing, FileBacking::Hardware(_)))
     }
 
-    fn hw_hgeip(&self, hw: &mut impl GuestFileHardware) -> u64 {
+    fn hw_hgeip(&self, hw: &mut (impl GuestFileHardware + ?Sized)) -> u64 {
         if self.any_hardware() { hw.hgeip() } else { 0 }
     }
 
     /// L1's `hgeip`: bit g set iff virtual guest file g signals (AIA IMSIC, "Interrupt
     /// delivery and handling").
-    pub fn hgeip(&self, hw: &mut impl GuestFileHardware) -> u64 {
+    pub fn hgeip(&self, hw: &mut (impl GuestFileHardware + ?Sized)) -> u64 {
         let real = self.hw_hgeip(hw);
         (1..=GEILEN)
             .filter(|&g| self.line(g, real))
@@ -268,12 +300,12 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
 
     /// L1's `hip.SGEIP`: some file with its `hgeie` bit set signals. Priv spec, H chapter,
     /// "hip.SGEIP = OR over hgeip & hgeie".
-    pub fn sgei_pending(&self, hw: &mut impl GuestFileHardware) -> bool {
+    pub fn sgei_pending(&self, hw: &mut (impl GuestFileHardware + ?Sized)) -> bool {
         self.hgeip(hw) & self.hgeie != 0
     }
 
     /// The line of the file VGEIN selects (feeds L2's `hip.VSEIP`).
-    fn selected_line(&self, hw: &mut impl GuestFileHardware) -> bool {
+    fn selected_line(&self, hw: &mut (impl GuestFileHardware + ?Sized)) -> bool {
         match self.selected_file() {
             Some(g) => {
                 let real = match self.file(g).map(|f| f.backing) {
@@ -287,12 +319,12 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
     }
 
     /// `vsip` as L2 reads it.
-    pub fn vsip(&self, ctx: &VsContext, hw: &mut impl GuestFileHardware) -> u64 {
+    pub fn vsip(&self, ctx: &VsContext, hw: &mut (impl GuestFileHardware + ?Sized)) -> u64 {
         vsip(self.hvien, self.hvip, self.selected_line(hw), ctx)
     }
 
     /// The `vstopei` of the selected file without claiming (0 without a valid VGEIN).
-    fn selected_topei(&self, hw: &mut impl GuestFileHardware) -> u64 {
+    fn selected_topei(&self, hw: &mut (impl GuestFileHardware + ?Sized)) -> u64 {
         match self.selected_file().and_then(|g| self.file(g)) {
             Some(GuestFile {
                 backing: FileBacking::Emulated,
@@ -308,7 +340,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
     }
 
     /// L2's `vstopi` (what L1 reads from `vstopi`, and whether L2 has an interrupt pending).
-    pub fn vstopi(&self, ctx: &VsContext, hw: &mut impl GuestFileHardware) -> Vstopi {
+    pub fn vstopi(&self, ctx: &VsContext, hw: &mut (impl GuestFileHardware + ?Sized)) -> Vstopi {
         let sei = match (self.selected_file(), self.vgein.get()) {
             (Some(_), _) => {
                 SeiPriority::GuestFile(((self.selected_topei(hw) >> 16) & 0x7FF) as u16)
@@ -353,7 +385,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         number: u16,
         origin: Origin,
         ctx: &VsContext,
-        hw: &mut impl GuestFileHardware,
+        hw: &mut (impl GuestFileHardware + ?Sized),
     ) -> Result<u64, CsrError> {
         self.csr_rmw(number, CsrOp::Read, origin, ctx, hw)
     }
@@ -367,7 +399,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         value: u64,
         origin: Origin,
         ctx: &VsContext,
-        hw: &mut impl GuestFileHardware,
+        hw: &mut (impl GuestFileHardware + ?Sized),
     ) -> Result<u64, CsrError> {
         self.csr_rmw(number, CsrOp::Write(value), origin, ctx, hw)?;
         self.csr_rmw(number, CsrOp::Read, origin, ctx, hw)
@@ -382,7 +414,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         op: CsrOp,
         origin: Origin,
         ctx: &VsContext,
-        hw: &mut impl GuestFileHardware,
+        hw: &mut (impl GuestFileHardware + ?Sized),
     ) -> Result<u64, CsrError> {
         let (row, via_alias) = row_for(number, origin).ok_or(CsrError::NotAiaCsr)?;
         check_privilege(row, via_alias, op, origin)?;
@@ -440,7 +472,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         &mut self,
         op: CsrOp,
         origin: Origin,
-        hw: &mut impl GuestFileHardware,
+        hw: &mut (impl GuestFileHardware + ?Sized),
     ) -> Result<u64, CsrTrap> {
         let g = self.file_accessible(origin);
         let xlen = origin.xlen();
@@ -462,7 +494,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         &mut self,
         op: CsrOp,
         origin: Origin,
-        hw: &mut impl GuestFileHardware,
+        hw: &mut (impl GuestFileHardware + ?Sized),
     ) -> Result<u64, CsrTrap> {
         let g = self.file_accessible(origin).ok_or(blocked(origin))?;
         let file = self.file_mut(g).ok_or(blocked(origin))?;
@@ -483,7 +515,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         offset: u64,
         width: u8,
         op: MmioOp,
-        hw: &mut impl GuestFileHardware,
+        hw: &mut (impl GuestFileHardware + ?Sized),
     ) -> Result<u64, MmioFault> {
         mmio_check(offset, width, op)?;
         let Some(file) = self.file_mut(g) else {
@@ -507,7 +539,12 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
     /// `seteipnum_le` store); ignored for identities the file does not implement. Returns
     /// whether [`NestedAia::l2_interrupts`] changed, i.e. whether a hart running L2 must exit
     /// to reload the real CSRs (L1's SGEI is [`NestedAia::sgei_pending`]).
-    pub fn send_msi(&mut self, g: usize, identity: u32, hw: &mut impl GuestFileHardware) -> bool {
+    pub fn send_msi(
+        &mut self,
+        g: usize,
+        identity: u32,
+        hw: &mut (impl GuestFileHardware + ?Sized),
+    ) -> bool {
         let before = self.l2_interrupts();
         let _ = self.mmio(g, 0, 4, MmioOp::Store(u64::from(identity)), hw);
         self.l2_interrupts() != before
@@ -627,7 +664,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         &mut self,
         g: usize,
         p: PhysGuestFile,
-        hw: &mut impl GuestFileHardware,
+        hw: &mut (impl GuestFileHardware + ?Sized),
     ) -> Result<(), AttachError> {
         let taken = self.files.iter().enumerate().any(|(i, f)| {
             i + 1 != g && (f.backing == FileBacking::Hardware(p) || f.prepared == Some(p))
@@ -656,7 +693,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
         &mut self,
         g: usize,
         p: PhysGuestFile,
-        hw: &mut impl GuestFileHardware,
+        hw: &mut (impl GuestFileHardware + ?Sized),
     ) -> Result<(), AttachError> {
         let words = words(self.config.identities);
         let file = self.file_mut(g).ok_or(AttachError::NoSuchFile)?;
@@ -686,7 +723,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
     pub fn detach_hardware(
         &mut self,
         g: usize,
-        hw: &mut impl GuestFileHardware,
+        hw: &mut (impl GuestFileHardware + ?Sized),
     ) -> Option<PhysGuestFile> {
         let words = words(self.config.identities);
         let file = self.file_mut(g)?;
@@ -710,7 +747,7 @@ impl<const GEILEN: usize> NestedAia<GEILEN> {
     }
 
     /// The `topei` of virtual file `g` as seen by its owner, without claiming.
-    pub fn topei(&self, g: usize, hw: &mut impl GuestFileHardware) -> Topei {
+    pub fn topei(&self, g: usize, hw: &mut (impl GuestFileHardware + ?Sized)) -> Topei {
         match self.file(g) {
             Some(GuestFile {
                 backing: FileBacking::Emulated,
@@ -769,7 +806,7 @@ fn words(identities: u16) -> usize {
 /// `reg` on real file `p`, through the host's XLEN = 64 `vsireg`. A 32-bit register becomes
 /// a set and/or clear of its half (a CSRRW of a half is a set then a clear, not one access).
 fn hardware_ireg(
-    hw: &mut impl GuestFileHardware,
+    hw: &mut (impl GuestFileHardware + ?Sized),
     p: PhysGuestFile,
     reg: ImsicReg,
     op: CsrOp,

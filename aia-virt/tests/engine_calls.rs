@@ -113,3 +113,38 @@ fn an_msi_reports_whether_what_l2_sees_changed() {
     assert!(a.send_msi(2, 3, hw), "3 outranks 7: IPRIO changes");
     assert!(!a.send_msi(1, 3, hw), "file 1 is not the one L2 uses");
 }
+
+#[test]
+fn a_configuration_the_aia_forbids_clamps_to_the_nearest_one_it_allows() {
+    let bad = AiaConfig {
+        identities: 100,
+        iid_bits: 3,
+        hvien_writable: u64::MAX,
+        hviprio_bits: 2,
+    };
+    assert!(NestedAia::<4>::new(bad).is_err());
+    let legal = bad.clamped();
+    assert_eq!(
+        legal,
+        AiaConfig {
+            identities: 127,
+            iid_bits: 6,
+            hvien_writable: !0x1FFF,
+            hviprio_bits: 6,
+        }
+    );
+    assert!(NestedAia::<4>::new(legal).is_ok());
+    for (identities, iid_bits, hviprio_bits) in [(0, 13, 9), (5000, 12, 0), (2047, 6, 7)] {
+        let c = AiaConfig {
+            identities,
+            iid_bits,
+            hvien_writable: 0,
+            hviprio_bits,
+        }
+        .clamped();
+        assert!(NestedAia::<4>::new(c).is_ok(), "{c:?}");
+        assert_eq!(c.clamped(), c, "a legal configuration is its own clamp");
+    }
+    let good = AiaConfig::new(255);
+    assert_eq!(good.clamped(), good);
+}

@@ -1,9 +1,10 @@
 //! Any sequence of instruction words, from L1's HS- or U-mode, with any register values, on
-//! an RV32 or RV64 L1: no panic; the pc goes only where the spec sends it; U-mode changes no
-//! virtual CSR; every CSR reads back a legal value.
+//! an RV32 or RV64 L1, with or without the AIA: no panic; the pc goes only where the spec
+//! sends it; U-mode changes no virtual CSR (nor AIA state); every CSR reads back a legal value.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use nested_core::aia_virt::AiaConfig;
 use nested_core::host::PhysicalHart;
 use nested_core::host::real;
 use nested_core::testing::{SoftHost, emulate_and_check, shadow_config};
@@ -13,6 +14,7 @@ use nested_core::{GuestRegs, NestedConfig, NestedHart};
 struct Input {
     rv32: bool,
     geilen: u8,
+    aia: bool,
     registers: [u64; 32],
     program: Vec<(u32, bool, u64)>,
 }
@@ -27,10 +29,11 @@ fuzz_target!(|input: Input| {
     let config = NestedConfig {
         geilen,
         smstateen: geilen > 1,
+        aia: input.aia.then(|| AiaConfig::new(255)),
         ..base
     };
     let shadow = shadow_config(1);
-    let mut hart: NestedHart<2> = NestedHart::new(config, shadow, 0);
+    let mut hart: NestedHart<2, 4> = NestedHart::new(config, shadow, 0);
     let mut host = Box::new(SoftHost::new());
     host.cpu.write_csr(real::VSTVEC, 0x8040_0000);
     host.cpu.write_csr(real::VSEPC, 0x8050_0000);

@@ -88,7 +88,7 @@ pub(crate) fn store(
     mem.write(pa, &value.to_le_bytes()[..width.bytes()])
 }
 
-impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
+impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
     /// HLV, HLVX or HSV from L1: the access through L1's virtual vsatp and hgatp, as though
     /// at V=1 with the privilege of hstatus.SPVP, then the load or the store.
     pub(crate) fn hypervisor_access(

@@ -1,5 +1,6 @@
 //! What the host offers a guest hypervisor (L1): the shape of its virtual H extension.
 
+pub use aia_virt::AiaConfig;
 pub use gstage::{SupportedModes, VsMode, Xlen};
 
 /// The virtual H extension one L1 hart sees, chosen by the host.
@@ -19,8 +20,15 @@ pub struct NestedConfig {
     pub vsatp_modes: VsatpModes,
     /// Writable ASID bits of the virtual vsatp (at most 16 on RV64, 9 on RV32).
     pub asid_bits: u32,
-    /// Number of guest external interrupt lines (0 without AIA).
+    /// Number of guest external interrupt lines. With `aia` the engine sets it to the hart's
+    /// `GEILEN` (see [`crate::NestedHart`]); without, hgeip is whatever the host sets.
     pub geilen: u32,
+    /// The AIA offered to L1 (its hvien, hvictl, hviprio1/2, hvip bits 13-63, vsiselect,
+    /// vsireg, vstopei, vstopi and GEILEN virtual guest interrupt files, held by `aia-virt`), or
+    /// `None`: those CSRs are absent, as on a hart without AIA. Only an RV64 L1 can be offered
+    /// the AIA; [`crate::NestedHart::new`] makes an offer `aia-virt` refuses the nearest one it
+    /// accepts ([`AiaConfig::clamped`]) and drops it for an RV32 L1.
+    pub aia: Option<AiaConfig>,
     /// Sstc: vstimecmp exists and henvcfg.STCE is writable.
     pub sstc: bool,
     /// Svadu: henvcfg.ADUE is writable.
@@ -62,6 +70,7 @@ impl NestedConfig {
             },
             asid_bits: 16,
             geilen: 0,
+            aia: None,
             sstc: true,
             svadu: true,
             svpbmt: false,

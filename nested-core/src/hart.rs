@@ -2,15 +2,17 @@
 //! instructions L1 cannot execute itself.
 
 use crate::access::{HypervisorAccess, Kind, L1Tables};
+use crate::aia::{L1Aia, rmw_op};
 use crate::config::NestedConfig;
 use crate::counters::{Counters, Event, World};
 use crate::csr::bits::*;
 use crate::csr::{CsrError, Effects, VirtualCsrs};
-use crate::host::{FramePool, Host, HostParts, PhysicalHart, real};
+use crate::host::{FramePool, GuestFileHardware, Host, HostParts, PhysicalHart, real};
 use crate::insn::{CsrOp, CsrSource, Instruction, Reg};
 use crate::privilege::{Permission, VirtualMode, permission};
 use crate::trap::{Exception, cause};
 use crate::world::SavedL1;
+use aia_virt::{CsrOp as Rmw, CsrTrap};
 use gstage::{
     ContextKey, Fences, FillError, Filled, Hgatp, ShadowConfig, ShadowError, ShadowManager,
 };
@@ -104,9 +106,11 @@ pub enum Outcome {
 
 /// The nested-virtualization state of one L1 hart.
 ///
-/// `CONTEXTS` is how many shadow G-stages (one per L1 guest address space) the hart keeps.
+/// `CONTEXTS` is how many shadow G-stages (one per L1 guest address space) the hart keeps;
+/// `GEILEN` how many virtual guest interrupt files L1 gets when the configuration offers it
+/// the AIA (at most 63, checked when the hart's type is built; ignored without AIA).
 #[derive(Debug)]
-pub struct NestedHart<const CONTEXTS: usize> {
+pub struct NestedHart<const CONTEXTS: usize, const GEILEN: usize = 0> {
     /// The physical VMID under which the host runs L1 itself.
     pub(crate) l1_vmid: u16,
     pub(crate) csrs: VirtualCsrs,
@@ -116,12 +120,20 @@ pub struct NestedHart<const CONTEXTS: usize> {
     pub(crate) saved: Option<SavedL1>,
     /// The guest-physical address of L1's NACL shared memory, once set.
     pub(crate) nacl_shmem: Option<u64>,
+    /// L1's AIA, when offered.
+    pub(crate) aia: Option<L1Aia<GEILEN>>,
 }
 
-impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
-    /// A hart at reset: virtual H CSRs zero, hgatp Bare, no shadow context. `l1_vmid` is the
-    /// physical VMID under which the host runs L1 itself.
+impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
+    /// A hart at reset: virtual H CSRs zero, hgatp Bare, no shadow context, every virtual
+    /// guest interrupt file emulated and empty. `l1_vmid` is the physical VMID under which the
+    /// host runs L1 itself.
+    ///
+    /// With `config.aia`, L1 gets `GEILEN` guest interrupt lines (`config.geilen` is set to
+    /// it) and the offer is clamped to the nearest one `aia-virt` accepts; an RV32 L1 is
+    /// offered no AIA. [`NestedHart::config`] tells what L1 is offered.
     pub fn new(config: NestedConfig, shadow: ShadowConfig, l1_vmid: u16) -> Self {
+        let (config, aia) = L1Aia::offer(config);
         Self {
             l1_vmid,
             csrs: VirtualCsrs::new(config),
@@ -129,6 +141,7 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             counters: Counters::default(),
             saved: None,
             nacl_shmem: None,
+            aia,
         }
     }
 
@@ -137,7 +150,8 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         self.csrs.config()
     }
 
-    /// L1's virtual H and VS CSRs.
+    /// L1's virtual H and VS CSRs (with AIA, those whose state `aia-virt` holds, wholly or
+    /// in part, are answered by [`NestedHart::read_csr`] instead).
     pub fn csrs(&self) -> &VirtualCsrs {
         &self.csrs
     }
@@ -179,6 +193,7 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             map,
             pool,
             hart,
+            ..
         } = host.parts();
         let shadow = self
             .activate_shadow(pool, hart)
@@ -208,7 +223,11 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         host: &mut H,
     ) -> Outcome {
         let HostParts {
-            memory, pool, hart, ..
+            memory,
+            pool,
+            hart,
+            files,
+            ..
         } = host.parts();
         self.counters.count_entry(World::L1, false, trap.cause);
         let xlen = self.config().xlen;
@@ -262,15 +281,14 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
                 rd,
                 source,
                 csr,
-            } => match self.csr_op(op, rd, source, csr, regs, hart) {
+            } => match self.csr_op(op, rd, source, csr, regs, hart, files) {
                 Ok(effects) => effects,
-                Err(_) => {
-                    return self.raise(
-                        Exception::plain(cause::ILLEGAL_INSTRUCTION, bits.into()),
-                        trap.mode,
-                        regs,
-                        hart,
-                    );
+                Err(refused) => {
+                    let code = match refused {
+                        CsrTrap::IllegalInstruction => cause::ILLEGAL_INSTRUCTION,
+                        CsrTrap::VirtualInstruction => cause::VIRTUAL_INSTRUCTION,
+                    };
+                    return self.raise(Exception::plain(code, bits.into()), trap.mode, regs, hart);
                 }
             },
             Instruction::Sret => return self.sret(regs, pool, hart),
@@ -339,7 +357,9 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         }
     }
 
-    /// A Zicsr instruction on an H or VS CSR from L1's HS-mode.
+    /// A Zicsr instruction on an H, VS or AIA CSR from L1's HS-mode; the trap it raises if
+    /// refused.
+    #[allow(clippy::too_many_arguments)]
     fn csr_op(
         &mut self,
         op: CsrOp,
@@ -348,33 +368,67 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         csr: u16,
         regs: &mut GuestRegs,
         hart: &(impl PhysicalHart + ?Sized),
-    ) -> Result<Effects, CsrError> {
+        files: &mut (impl GuestFileHardware + ?Sized),
+    ) -> Result<Effects, CsrTrap> {
         let mask = self.config().xlen_mask();
         let (operand, source_is_zero) = match source {
             CsrSource::Register(rs1) => (regs.get(rs1) & mask, rs1 == 0),
             CsrSource::Immediate(imm) => (u64::from(imm), imm == 0),
         };
-        let writes = op == CsrOp::ReadWrite || !source_is_zero;
-        let row = self.csrs.row(csr).ok_or(CsrError::Absent)?;
-        if writes && row.is_read_only() {
-            return Err(CsrError::ReadOnly);
-        }
+        let op = rmw_op(op, operand, source_is_zero);
         let now = hart.read_csr(real::TIME);
-        let old = self.csrs.read(csr, now)?;
+        let (old, effects) = self.l1_csr_rmw(csr, op, now, files)?;
         self.counters.count(Event::CsrRead);
-        let effects = if writes {
+        if op.writes() {
             self.counters.count(Event::CsrWrite);
-            let new = match op {
-                CsrOp::ReadWrite => operand,
-                CsrOp::ReadSet => old | operand,
-                CsrOp::ReadClear => old & !operand,
-            };
-            self.csrs.write(csr, new)?
-        } else {
-            Effects::empty()
-        };
+        }
         regs.set(rd, old);
         Ok(effects)
+    }
+
+    /// One CSR instruction of L1's HS-mode (`time` = `now`): the AIA's CSRs go to `aia-virt`
+    /// (or the engine's combination of its state and the table's), the others to the table.
+    /// Returns the old value (rd's) and what changed, or the trap.
+    pub(crate) fn l1_csr_rmw(
+        &mut self,
+        csr: u16,
+        op: Rmw,
+        now: u64,
+        files: &mut (impl GuestFileHardware + ?Sized),
+    ) -> Result<(u64, Effects), CsrTrap> {
+        if self.aia_answers(csr) {
+            return self.aia_csr(csr, op, now, files);
+        }
+        // Absent and read-only CSRs are illegal from every mode.
+        let illegal = |_: CsrError| CsrTrap::IllegalInstruction;
+        let row = self.csrs.row(csr).ok_or(CsrTrap::IllegalInstruction)?;
+        if op.writes() && row.is_read_only() {
+            return Err(CsrTrap::IllegalInstruction);
+        }
+        let old = self.csrs.read(csr, now).map_err(illegal)?;
+        let effects = match op.apply(old) {
+            Some(new) => self.write_table(csr, new).map_err(illegal)?,
+            None => Effects::empty(),
+        };
+        Ok((old, effects))
+    }
+
+    /// Writes a CSR of the table, passing hstatus.VGEIN on to the AIA.
+    pub(crate) fn write_table(&mut self, csr: u16, value: u64) -> Result<Effects, CsrError> {
+        let effects = self.csrs.write(csr, value)?;
+        if csr == crate::csr::number::HSTATUS {
+            self.pass_vgein();
+        }
+        Ok(effects)
+    }
+
+    /// Reads CSR `csr` as L1's HS-mode would (CSRRS with x0), at the real `time`: its value,
+    /// or the trap the read raises. Unlike [`NestedHart::csrs`], it covers the AIA's CSRs.
+    pub fn read_csr<H: Host + ?Sized>(&mut self, csr: u16, host: &mut H) -> Result<u64, CsrTrap> {
+        let HostParts { hart, files, .. } = host.parts();
+        let now = hart.read_csr(real::TIME);
+        self.l1_csr_rmw(csr, Rmw::Read, now, files)
+            .map(|(value, _)| value)
     }
 
     /// SRET from L1's HS-mode: into L2 when virtual hstatus.SPV is set, else the return to

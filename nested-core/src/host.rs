@@ -3,6 +3,7 @@
 //! The engine never touches a real CSR, never dereferences guest memory and never allocates;
 //! the host implements these traits over its hardware (a test, over a software model).
 
+pub use aia_virt::{GuestFileHardware, NoGuestFileHardware, PhysGuestFile};
 pub use gstage::{FrameKind, FramePool, HostFrame, HostMapping, L1AddressMap};
 
 /// An L1 guest-physical address the host does not back with memory.
@@ -43,7 +44,7 @@ pub trait PhysicalHart {
     fn fetch_instruction(&mut self, va: u64) -> Result<u32, FetchFault>;
 }
 
-/// Everything the engine needs from the host, lent as four separate borrows, since one
+/// Everything the engine needs from the host, lent as five separate borrows, since one
 /// operation needs several at once (a shadow fill reads L1's tables, consults the L1 map and
 /// takes frames from the pool).
 pub trait Host {
@@ -55,13 +56,28 @@ pub trait Host {
     type Pool: FramePool + ?Sized;
     /// The real hart.
     type Hart: PhysicalHart + ?Sized;
+    /// The real guest interrupt files the host lends L1's virtual ones (AIA), reached from
+    /// HS-mode. An access must leave the real `hstatus.VGEIN` and `vsiselect` as it found
+    /// them: the engine keeps L1's or L2's values there. A host that lends none (or does not
+    /// offer L1 the AIA) uses [`NoGuestFileHardware`], kept as a field so it can be lent.
+    type Files: GuestFileHardware + ?Sized;
 
-    /// The four parts, borrowed together.
-    fn parts(&mut self) -> HostParts<'_, Self::Memory, Self::Map, Self::Pool, Self::Hart>;
+    /// The five parts, borrowed together.
+    fn parts(&mut self) -> PartsOf<'_, Self>;
 }
 
+/// The [`HostParts`] of host `H`.
+pub type PartsOf<'a, H> = HostParts<
+    'a,
+    <H as Host>::Memory,
+    <H as Host>::Map,
+    <H as Host>::Pool,
+    <H as Host>::Hart,
+    <H as Host>::Files,
+>;
+
 /// The parts of a [`Host`], borrowed at once.
-pub struct HostParts<'a, M: ?Sized, A: ?Sized, P: ?Sized, H: ?Sized> {
+pub struct HostParts<'a, M: ?Sized, A: ?Sized, P: ?Sized, H: ?Sized, F: ?Sized> {
     /// L1's guest-physical memory.
     pub memory: &'a mut M,
     /// The host's map of L1's memory.
@@ -70,12 +86,16 @@ pub struct HostParts<'a, M: ?Sized, A: ?Sized, P: ?Sized, H: ?Sized> {
     pub pool: &'a mut P,
     /// The real hart.
     pub hart: &'a mut H,
+    /// The real guest interrupt files.
+    pub files: &'a mut F,
 }
 
 /// Real CSR numbers the engine reads and writes through [`PhysicalHart`]: the same numbers as
 /// the virtual file's, and `time`.
 pub mod real {
     pub use crate::csr::number::*;
+    /// The host's own `sstatus` (HS-level), whose MXR, FS and VS act on L2 too.
+    pub const SSTATUS: u16 = 0x100;
     /// The `time` CSR.
     pub const TIME: u16 = 0xc01;
 }

@@ -21,10 +21,18 @@
 //! - htinst for a fault of an explicit HLV/HSV access holds the transformed instruction;
 //!   for a fault of an implicit VS-stage table access, the spec's pseudo-instruction.
 //! - WFI that traps completes at once ([`Outcome::WaitForInterrupt`]).
+//! - AIA (offered with [`NestedConfig::aia`], held by `aia-virt`): hideleg bits 13-63 are
+//!   read-only zero, so vsip/vsie bits 13-63 exist only where hvien gives them; hstateen0's
+//!   IMSIC, AIA and CSRIND bits are writable. An access of L2 that the real hart refuses but
+//!   L1's view allows (its `sireg`/`stopei` on an emulated file) is performed on the virtual
+//!   file. The NACL slots of vsireg and vstopei are not refreshed (reading them reaches a file).
+//! - The real hstatus.VGEIN while L2 runs is the real file backing the one L1's VGEIN selects,
+//!   else 0, never the host's for L1.
 #![no_std]
 #![forbid(unsafe_code)]
 
 mod access;
+mod aia;
 pub mod config;
 pub mod counters;
 pub mod csr;
@@ -40,6 +48,7 @@ pub mod testing;
 mod trap;
 mod world;
 
+pub use aia::GuestFileAccess;
 pub use config::{NestedConfig, VsatpModes};
 pub use counters::{Counters, Event, World};
 pub use csr::{CsrError, Effects, VirtualCsrs};
@@ -54,5 +63,7 @@ pub use remote_fence::{
 pub use trap::cause;
 pub use world::{GuestTrap, Route, route};
 
+/// The AIA crate whose state the engine holds for L1, for its configuration and guest files.
+pub use aia_virt;
 /// The G-stage crate the engine builds on, for its shadow configuration and host traits.
 pub use gstage;

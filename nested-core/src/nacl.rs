@@ -17,8 +17,12 @@ use crate::counters::World;
 use crate::csr::TABLE;
 use crate::csr::number::HSTATUS;
 use crate::hart::{GuestRegs, NestedHart, Outcome};
-use crate::host::{FramePool, GuestMemory, Host, HostParts, L1AddressMap, MemError, PhysicalHart};
+use crate::host::{
+    FramePool, GuestFileHardware, GuestMemory, Host, HostParts, L1AddressMap, MemError,
+    PhysicalHart,
+};
 use crate::remote_fence::RemoteFence;
+use aia_virt::CsrOp as Rmw;
 use nacl_shmem::csr_space::write_slot;
 use nacl_shmem::hfence::{Fence, HfenceRequest, PageRange};
 use nacl_shmem::provider::{CsrTarget, HfenceTarget};
@@ -27,19 +31,27 @@ use sbi_dispatch::{NaclFeature, SbiError, SbiResult};
 
 /// What the NACL extension needs from the host's per-hart SBI context (the `C` of
 /// `sbi_dispatch::Dispatcher`): the calling hart's engine, the host, and the hart's registers.
-pub trait NestedContext<const CONTEXTS: usize> {
+pub trait NestedContext<const CONTEXTS: usize, const GEILEN: usize = 0> {
     /// The host the engine works through.
     type Host: Host + ?Sized;
 
     /// The three, borrowed together.
-    fn nested(&mut self) -> (&mut NestedHart<CONTEXTS>, &mut Self::Host, &mut GuestRegs);
+    fn nested(
+        &mut self,
+    ) -> (
+        &mut NestedHart<CONTEXTS, GEILEN>,
+        &mut Self::Host,
+        &mut GuestRegs,
+    );
 }
 
 /// The NACL extension for `sbi_dispatch`: plug it in with `Dispatcher::with_nacl`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct NaclProvider<const CONTEXTS: usize>;
+pub struct NaclProvider<const CONTEXTS: usize, const GEILEN: usize = 0>;
 
-impl<C: NestedContext<N>, const N: usize> sbi_dispatch::Nacl<C> for NaclProvider<N> {
+impl<C: NestedContext<N, G>, const N: usize, const G: usize> sbi_dispatch::Nacl<C>
+    for NaclProvider<N, G>
+{
     fn probe_feature(&mut self, ctx: &mut C, feature: NaclFeature) -> bool {
         ctx.nested().0.nacl_probe_feature(feature)
     }
@@ -183,7 +195,7 @@ fn remote_fence(request: HfenceRequest) -> RemoteFence {
     }
 }
 
-impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
+impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
     /// Whether L1 is offered the NACL `feature` (all four when the configuration offers NACL).
     pub fn nacl_probe_feature(&self, _feature: NaclFeature) -> bool {
         self.config().nacl
@@ -201,7 +213,9 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             self.nacl_shmem = None;
             return Ok(0);
         };
-        let HostParts { memory, map, .. } = host.parts();
+        let HostParts {
+            memory, map, files, ..
+        } = host.parts();
         let size = shmem_xlen(self.config().xlen).shmem_size() as u64;
         let backed = (0..size).step_by(4096).all(|offset| {
             base.checked_add(offset)
@@ -214,7 +228,8 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         self.nacl_shmem = Some(base);
         let mut provider = self.provider(memory, base);
         provider.clear_all_dirty().map_err(shmem_fault)?;
-        self.write_back_all(&mut provider).map_err(shmem_fault)?;
+        self.write_back_all(&mut provider, files)
+            .map_err(shmem_fault)?;
         Ok(0)
     }
 
@@ -223,16 +238,17 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
     pub fn nacl_sync_csr<H: Host + ?Sized>(&mut self, csr: Option<u16>, host: &mut H) -> SbiResult {
         self.counters.count_entry(World::L1, false, ECALL_FROM_VS);
         let base = self.nacl_shmem.ok_or(SbiError::NoShmem)?;
-        let HostParts { memory, .. } = host.parts();
+        let HostParts { memory, files, .. } = host.parts();
         let target = match csr {
             None => CsrTarget::All,
             Some(number) => match CsrSlot::from_csr(number) {
-                Some(slot) if self.csrs.row(number).is_some() => CsrTarget::One(slot),
+                Some(slot) if self.implements(number) => CsrTarget::One(slot),
                 _ => return Err(SbiError::InvalidParam),
             },
         };
         let mut provider = self.provider(memory, base);
-        self.sync_csrs(&mut provider, target).map_err(shmem_fault)?;
+        self.sync_csrs(&mut provider, target, files)
+            .map_err(shmem_fault)?;
         Ok(0)
     }
 
@@ -265,29 +281,42 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         self.counters.count_entry(World::L1, false, ECALL_FROM_VS);
         let base = self.nacl_shmem.ok_or(SbiError::NoShmem)?;
         let HostParts {
-            memory, pool, hart, ..
+            memory,
+            pool,
+            hart,
+            files,
+            ..
         } = host.parts();
         self.sync_hfences(memory, base, HfenceTarget::All, pool, hart)?;
         let mut provider = self.provider(memory, base);
-        self.sync_csrs(&mut provider, CsrTarget::All)
+        self.sync_csrs(&mut provider, CsrTarget::All, files)
             .map_err(shmem_fault)?;
         let gprs = provider.sret_gprs().map_err(shmem_fault)?;
         let hstatus = self.csrs.read(HSTATUS, 0).unwrap_or(0);
         if let Some(incoming) = provider.autoswap_hstatus(hstatus).map_err(shmem_fault)? {
-            let _ = self.csrs.write(HSTATUS, incoming);
+            let _ = self.write_table(HSTATUS, incoming);
         }
         regs.x[1..].copy_from_slice(&gprs[1..]);
         Ok(self.sret(regs, pool, hart))
     }
 
     /// Refreshes every slot after an exit from L2 (no-op without shared memory).
-    pub(crate) fn nacl_refresh(&mut self, memory: &mut (impl GuestMemory + ?Sized)) {
+    pub(crate) fn nacl_refresh(
+        &mut self,
+        memory: &mut (impl GuestMemory + ?Sized),
+        files: &mut (impl GuestFileHardware + ?Sized),
+    ) {
         if let Some(base) = self.nacl_shmem {
             let mut provider = self.provider(memory, base);
             // L1 reads the slots without a sync; if its memory is gone it learns at its next
             // sync call, which fails.
-            let _ = self.write_back_all(&mut provider);
+            let _ = self.write_back_all(&mut provider, files);
         }
+    }
+
+    /// Whether the engine implements CSR `number` for L1 (in the table or the AIA).
+    fn implements(&self, number: u16) -> bool {
+        self.csrs.row(number).is_some() || self.aia_answers(number)
     }
 
     fn provider<'a, M: GuestMemory + ?Sized>(
@@ -302,37 +331,53 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         })
     }
 
+    /// Applies dirty CSRs as L1's CSRRW would (a slot of a CSR the engine does not implement,
+    /// or whose write traps, is ignored), then writes the slots back.
     fn sync_csrs<M: WordAccess>(
         &mut self,
         provider: &mut Provider<M>,
         target: CsrTarget,
+        files: &mut (impl GuestFileHardware + ?Sized),
     ) -> Result<(), AccessError> {
         match target {
             CsrTarget::All => {
-                let csrs = &mut self.csrs;
                 provider.drain_dirty_csrs(&CSR_SYNC_ORDER, |csr, value| {
-                    // A slot of a CSR the engine does not implement is ignored.
-                    let _ = csrs.write(csr, value);
+                    let _ = self.l1_csr_rmw(csr, Rmw::Write(value), 0, files);
                 })?;
-                self.write_back_all(provider)
+                self.write_back_all(provider, files)
             }
             CsrTarget::One(slot) => {
                 if let Some(value) = provider.take_dirty_csr(slot)? {
-                    let _ = self.csrs.write(slot.csr(), value);
+                    let _ = self.l1_csr_rmw(slot.csr(), Rmw::Write(value), 0, files);
                 }
-                let value = self.csrs.read(slot.csr(), 0).unwrap_or(0);
+                let value = self
+                    .l1_csr_rmw(slot.csr(), Rmw::Read, 0, files)
+                    .map_or(0, |(value, _)| value);
                 provider.write_back_csr(slot, value)
             }
         }
     }
 
-    /// Writes every implemented CSR's architectural value into its slot. Dirty bits are left
-    /// alone: a bit still set can only apply the value just written, the current one.
-    fn write_back_all<M: WordAccess>(&self, provider: &mut Provider<M>) -> Result<(), AccessError> {
+    /// Writes every implemented CSR's architectural value into its slot (with AIA, those of
+    /// `aia-virt` but the two views of an interrupt file, vsireg and vstopei). Dirty bits are
+    /// left alone: a bit still set can only apply the value just written, the current one.
+    fn write_back_all<M: WordAccess>(
+        &mut self,
+        provider: &mut Provider<M>,
+        files: &mut (impl GuestFileHardware + ?Sized),
+    ) -> Result<(), AccessError> {
         let memory = provider.memory_mut();
         for row in TABLE.iter().filter(|row| row.exists(self.config())) {
             if let Some(slot) = CsrSlot::from_csr(row.number) {
                 write_slot(memory, slot, self.csrs.read_row(row, 0))?;
+            }
+        }
+        if self.aia.is_some() {
+            for csr in crate::aia::written_back() {
+                let read = self.l1_csr_rmw(csr, Rmw::Read, 0, files);
+                if let (Some(slot), Ok((value, _))) = (CsrSlot::from_csr(csr), read) {
+                    write_slot(memory, slot, value)?;
+                }
             }
         }
         Ok(())

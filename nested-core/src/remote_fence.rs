@@ -159,8 +159,8 @@ impl PendingFences {
 
 /// What the remote HFENCE functions of SBI RFENCE need from the host's per-hart SBI context,
 /// beyond the calling hart's engine.
-pub trait RfenceContext<const CONTEXTS: usize, const M: usize>:
-    crate::nacl::NestedContext<CONTEXTS>
+pub trait RfenceContext<const CONTEXTS: usize, const M: usize, const GEILEN: usize = 0>:
+    crate::nacl::NestedContext<CONTEXTS, GEILEN>
 {
     /// The calling hart's number (as L1 numbers its harts).
     fn hart_id(&self) -> u32;
@@ -178,10 +178,10 @@ pub trait RfenceContext<const CONTEXTS: usize, const M: usize>:
 /// can still use a stale shadow entry. VMIDs are L1's; VVMA fences apply to the VMID in the
 /// calling hart's virtual hgatp.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct RemoteHfenceProvider<const CONTEXTS: usize, const M: usize>;
+pub struct RemoteHfenceProvider<const CONTEXTS: usize, const M: usize, const GEILEN: usize = 0>;
 
-impl<const N: usize, const M: usize> RemoteHfenceProvider<N, M> {
-    fn fence<C: RfenceContext<N, M>>(
+impl<const N: usize, const M: usize, const G: usize> RemoteHfenceProvider<N, M, G> {
+    fn fence<C: RfenceContext<N, M, G>>(
         ctx: &mut C,
         harts: sbi_dispatch::HartMask,
         fence: RemoteFence,
@@ -228,13 +228,13 @@ impl<const N: usize, const M: usize> RemoteHfenceProvider<N, M> {
     }
 
     /// L1's current VMID on the calling hart (VVMA fences apply to it).
-    fn current_vmid<C: RfenceContext<N, M>>(ctx: &mut C) -> u16 {
+    fn current_vmid<C: RfenceContext<N, M, G>>(ctx: &mut C) -> u16 {
         ctx.nested().0.current_context().vmid
     }
 }
 
-impl<C: RfenceContext<N, M>, const N: usize, const M: usize> sbi_dispatch::RemoteHfence<C>
-    for RemoteHfenceProvider<N, M>
+impl<C: RfenceContext<N, M, G>, const N: usize, const M: usize, const G: usize>
+    sbi_dispatch::RemoteHfence<C> for RemoteHfenceProvider<N, M, G>
 {
     fn remote_hfence_gvma_vmid(
         &mut self,

@@ -1,10 +1,13 @@
 //! A software model of the host, for tests and fuzz targets (feature `testing`): the real
-//! CSRs, the fences executed, L1's memory, an identity L1 address map and a frame pool.
+//! CSRs, the fences executed, L1's memory, an identity L1 address map, a frame pool and the
+//! real guest interrupt files.
 
 use crate::host::{
-    FetchFault, FrameKind, FramePool, GuestMemory, Host, HostFrame, HostMapping, HostParts,
-    L1AddressMap, MemError, PhysicalHart,
+    FetchFault, FrameKind, FramePool, GuestFileHardware, GuestMemory, Host, HostFrame, HostMapping,
+    HostParts, L1AddressMap, MemError, PartsOf, PhysGuestFile, PhysicalHart,
 };
+use aia_virt::iselect::{VsSelect, imsic_reg};
+use aia_virt::{CsrOp, ImsicFile};
 use gstage::Perms;
 use heapless::{LinearMap, Vec};
 
@@ -22,9 +25,14 @@ pub const MEMORY_BYTES: usize = 64 * 1024;
 /// 4 KiB frames in the model's pool.
 pub const FRAMES: usize = 64;
 
+/// Real guest interrupt files of the model's hart (1..=`REAL_GUEST_FILES`).
+pub const REAL_GUEST_FILES: usize = 7;
+/// Identities of each of the model's real guest files.
+pub const REAL_FILE_IDENTITIES: u16 = 255;
+
 /// The software host: one real hart, `MEMORY_BYTES` of L1 memory at 0x8000_0000 that the
-/// host maps 1:1 (L1 GPA = host PA) with read, write and execute, and a pool of `FRAMES`
-/// frames at 0x1_0000_0000.
+/// host maps 1:1 (L1 GPA = host PA) with read, write and execute, a pool of `FRAMES`
+/// frames at 0x1_0000_0000, and `REAL_GUEST_FILES` real guest interrupt files.
 pub struct SoftHost {
     /// The real hart.
     pub cpu: SoftCpu,
@@ -34,6 +42,8 @@ pub struct SoftHost {
     pub map: IdentityMap,
     /// Frames for shadow tables.
     pub pool: SoftPool,
+    /// The real guest interrupt files.
+    pub files: SoftGuestFiles,
 }
 
 impl SoftHost {
@@ -57,6 +67,7 @@ impl SoftHost {
             memory,
             map,
             pool,
+            files: SoftGuestFiles::new(),
         }
     }
 }
@@ -72,14 +83,85 @@ impl Host for SoftHost {
     type Map = IdentityMap;
     type Pool = SoftPool;
     type Hart = SoftCpu;
+    type Files = SoftGuestFiles;
 
-    fn parts(&mut self) -> HostParts<'_, SoftMemory, IdentityMap, SoftPool, SoftCpu> {
+    fn parts(&mut self) -> PartsOf<'_, Self> {
         HostParts {
             memory: &mut self.memory,
             map: &self.map,
             pool: &mut self.pool,
             hart: &mut self.cpu,
+            files: &mut self.files,
         }
+    }
+}
+
+/// The real guest interrupt files of the model, each an `aia-virt` [`ImsicFile`] (a real file
+/// obeys the same spec); the real hgeip is their lines. Index 0 is unused (no file 0).
+pub struct SoftGuestFiles {
+    /// The files by number.
+    pub files: [ImsicFile; REAL_GUEST_FILES + 1],
+    /// How many accesses the engine made to them.
+    pub accesses: usize,
+}
+
+impl SoftGuestFiles {
+    /// Every file empty, delivery off.
+    pub fn new() -> Self {
+        // Checked when the constant is built: REAL_FILE_IDENTITIES is a legal file size.
+        const EMPTY: ImsicFile = match ImsicFile::new(REAL_FILE_IDENTITIES) {
+            Ok(file) => file,
+            Err(_) => panic!("not a legal file size"),
+        };
+        Self {
+            files: core::array::from_fn(|_| EMPTY),
+            accesses: 0,
+        }
+    }
+
+    /// Real file `p`, if the model has it.
+    pub fn file(&mut self, p: PhysGuestFile) -> Option<&mut ImsicFile> {
+        self.files.get_mut(usize::from(p.get()))
+    }
+}
+
+impl Default for SoftGuestFiles {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl GuestFileHardware for SoftGuestFiles {
+    fn ireg_rmw(&mut self, file: PhysGuestFile, iselect: u16, op: CsrOp) -> u64 {
+        self.accesses += 1;
+        match (
+            imsic_reg(u64::from(iselect), aia_virt::Xlen::Rv64),
+            self.file(file),
+        ) {
+            (Some(VsSelect::File(reg)), Some(f)) => f.rmw_reg(reg, op),
+            // What hardware answers for a register or file it lacks is the host's to decide;
+            // the model reads zero.
+            _ => 0,
+        }
+    }
+
+    fn topei_rmw(&mut self, file: PhysGuestFile, claim: bool) -> u64 {
+        self.accesses += 1;
+        let op = if claim { CsrOp::Write(0) } else { CsrOp::Read };
+        self.file(file).map_or(0, |f| f.rmw_topei(op))
+    }
+
+    fn set_eipnum(&mut self, file: PhysGuestFile, identity: u32) {
+        self.accesses += 1;
+        if let Some(f) = self.file(file) {
+            f.set_eipnum(u64::from(identity));
+        }
+    }
+
+    fn hgeip(&mut self) -> u64 {
+        (1..=REAL_GUEST_FILES)
+            .filter(|&p| self.files[p].signal())
+            .fold(0, |v, p| v | 1 << p)
     }
 }
 
@@ -269,12 +351,34 @@ pub fn check_legal_values(csrs: &crate::VirtualCsrs) -> Result<(), u16> {
     Ok(())
 }
 
+/// Checks that every writable AIA CSR of L1 (hvien, hvictl, hvip, hviprio1/2, hgeie,
+/// vsiselect) reads back a legal value, the fixed point of its WARL rule. Returns the first
+/// CSR that breaks it.
+pub fn check_legal_aia<const G: usize>(aia: &aia_virt::NestedAia<G>) -> Result<(), u16> {
+    use aia_virt::csr::{AIA_CSRS, AiaCsr};
+    use aia_virt::{NoGuestFileHardware, Origin, VsContext};
+    let (ctx, l1) = (VsContext::default(), Origin::L1Supervisor);
+    let registers = AIA_CSRS
+        .iter()
+        .filter(|row| !row.read_only && !matches!(row.csr, AiaCsr::Vsireg | AiaCsr::Vstopei));
+    for row in registers {
+        let mut again = aia.clone();
+        let hw = &mut NoGuestFileHardware;
+        let value = again.csr_read(row.number, l1, &ctx, hw);
+        let kept = value.and_then(|v| again.write_then_read(row.number, v, l1, &ctx, hw));
+        if value.is_err() || kept != value {
+            return Err(row.number);
+        }
+    }
+    Ok(())
+}
+
 /// Emulates `bits` from L1's HS-mode (or its U-mode when `user`) with x1 = `x1`, and checks
 /// what must hold after any instruction: the pc moved past it, to L1's trap vector or (SRET)
 /// to its sepc; an instruction from U-mode changed no virtual CSR but those a trap writes;
 /// every CSR reads back a legal value. Returns what broke.
-pub fn emulate_and_check<const N: usize>(
-    hart: &mut crate::NestedHart<N>,
+pub fn emulate_and_check<const N: usize, const G: usize>(
+    hart: &mut crate::NestedHart<N, G>,
     regs: &mut crate::GuestRegs,
     host: &mut SoftHost,
     bits: u32,
@@ -291,6 +395,7 @@ pub fn emulate_and_check<const N: usize>(
     };
     regs.x[1] = x1;
     let (before, old_pc) = (hart.csrs().clone(), regs.pc);
+    let aia_before = hart.aia().cloned();
     let trap = Trap {
         cause: cause::VIRTUAL_INSTRUCTION,
         tval: u64::from(bits),
@@ -316,7 +421,13 @@ pub fn emulate_and_check<const N: usize>(
     {
         return Err("L1's U-mode changed a virtual CSR");
     }
-    check_legal_values(hart.csrs()).map_err(|_| "a CSR reads back an illegal value")
+    if user && hart.aia() != aia_before.as_ref() {
+        return Err("L1's U-mode changed its AIA state");
+    }
+    check_legal_values(hart.csrs()).map_err(|_| "a CSR reads back an illegal value")?;
+    hart.aia()
+        .map_or(Ok(()), check_legal_aia)
+        .map_err(|_| "an AIA CSR reads back an illegal value")
 }
 
 /// PTE bits (priv spec, "Sv32" / "Sv39" PTE formats).

@@ -48,7 +48,7 @@ impl Exception {
     }
 }
 
-impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
+impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
     /// Raises `exception` in L1 as a trap into its (virtual) HS-mode does, taken `from` one of
     /// its modes or its guest's. L1's sepc, scause, stval and sstatus are the real VS CSRs
     /// (the caller has put L1's world in place); hstatus.SPV records whether the trap came

@@ -10,6 +10,7 @@
 //! Priv spec, hypervisor chapter, "Trap Entry", "Trap Return" and the note on ordering of
 //! vsatp and hgatp writes (zero vsatp first).
 
+use crate::aia::write_l2_interrupts;
 use crate::counters::{Event, World};
 use crate::csr::Effects;
 use crate::csr::Slot;
@@ -18,7 +19,8 @@ use crate::hart::{GuestRegs, NestedHart, Outcome, ShadowFault, execute};
 use crate::host::{FramePool, Host, HostParts, PhysicalHart, real};
 use crate::privilege::VirtualMode;
 use crate::remote_fence::{Drained, FenceMailbox, RemoteFence};
-use crate::trap::Exception;
+use crate::trap::{Exception, cause};
+use aia_virt::L2Interrupts;
 use gstage::walk::{Access, WalkError};
 use gstage::{Fences, FillError, Hgatp, ShadowError};
 
@@ -45,8 +47,23 @@ pub(crate) const H_SWAPPED: [u16; 7] = [
     real::HTIMEDELTA,
 ];
 
+/// With AIA, the real AIA CSRs the host set for L1 (and L1's own siselect, the real
+/// vsiselect while L1 runs), replaced by L1's projection while L2 runs.
+pub(crate) const AIA_SWAPPED: [u16; 5] = [
+    real::HVIEN,
+    real::HVICTL,
+    real::HVIPRIO1,
+    real::HVIPRIO2,
+    real::VSISELECT,
+];
+
 /// hstatus fields of L1's that act on L2 directly: its trap controls.
 pub(crate) const HSTATUS_PROJECTED: u64 = HSTATUS_VTSR | HSTATUS_VTW | HSTATUS_VTVM;
+
+/// HS-level sstatus fields of L1's that act on L2 directly: MXR (both stages) and FS and VS
+/// (checked in sstatus as well as vsstatus at V = 1). Priv spec, hypervisor chapter,
+/// "Hypervisor and Virtual Supervisor CSRs" (vsstatus) and two-stage translation.
+pub(crate) const SSTATUS_PROJECTED: u64 = SSTATUS_MXR | SSTATUS_FS | SSTATUS_VS;
 
 /// The position of `csr` in [`H_SWAPPED`] (a constant lookup).
 const fn h_index(csr: u16) -> usize {
@@ -74,6 +91,7 @@ const HVIP_AT: usize = h_index(real::HVIP);
 const HCOUNTEREN_AT: usize = h_index(real::HCOUNTEREN);
 const HSTATUS_AT: usize = h_index(real::HSTATUS);
 const VSIE_AT: usize = vs_index(real::VSIE);
+const VSSTATUS_AT: usize = vs_index(real::VSSTATUS);
 const _: () = assert!(
     HENVCFG_AT < H_SWAPPED.len()
         && HTIMEDELTA_AT < H_SWAPPED.len()
@@ -81,6 +99,7 @@ const _: () = assert!(
         && HCOUNTEREN_AT < H_SWAPPED.len()
         && HSTATUS_AT < H_SWAPPED.len()
         && VSIE_AT < VS_SWAPPED.len()
+        && VSSTATUS_AT < VS_SWAPPED.len()
 );
 
 /// What the real CSRs held for L1 when it entered L2, restored when L2 exits to it.
@@ -88,9 +107,15 @@ const _: () = assert!(
 pub(crate) struct SavedL1 {
     pub vs: [u64; VS_SWAPPED.len()],
     pub h: [u64; H_SWAPPED.len()],
+    /// With AIA only (zero otherwise: the real CSRs may not exist).
+    pub aia: [u64; AIA_SWAPPED.len()],
+    /// The host's own sstatus.
+    pub sstatus: u64,
     pub vsatp: u64,
     pub hgatp: u64,
     pub vstimecmp: u64,
+    /// With AIA, what the real AIA CSRs were last loaded with for L2.
+    pub aia_entered: Option<L2Interrupts>,
 }
 
 /// How the engine handles a trap taken while L2 runs, by cause.
@@ -138,7 +163,7 @@ pub struct GuestTrap {
 /// The XLEN of the real hart: the engine runs on RV64 hosts (L1 may be RV32).
 const HOST_XLEN: gstage::Xlen = gstage::Xlen::Rv64;
 
-impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
+impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
     /// Whether L1's guest runs on this hart (L1's virtual V is 1).
     pub fn in_guest(&self) -> bool {
         self.saved.is_some()
@@ -168,8 +193,8 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
     ) -> Effects {
         let hstatus = self.virtual_csr(real::HSTATUS);
         let _ = self.csrs.write(real::HSTATUS, hstatus & !HSTATUS_SPV);
-        let saved = self.save_l1(hart);
-        self.load_guest(shadow, &saved, hart);
+        let mut saved = self.save_l1(hart);
+        saved.aia_entered = self.load_guest(shadow, &saved, hart);
         self.saved = Some(saved);
         self.counters.count(Event::GuestEntry);
         Effects::WORLD
@@ -180,6 +205,12 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         SavedL1 {
             vs: VS_SWAPPED.map(|csr| hart.read_csr(csr)),
             h: H_SWAPPED.map(|csr| hart.read_csr(csr)),
+            aia: if self.aia.is_some() {
+                AIA_SWAPPED.map(|csr| hart.read_csr(csr))
+            } else {
+                [0; AIA_SWAPPED.len()]
+            },
+            sstatus: hart.read_csr(real::SSTATUS),
             vsatp: hart.read_csr(real::VSATP),
             hgatp: hart.read_csr(real::HGATP),
             vstimecmp: if self.config().sstc {
@@ -187,26 +218,52 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             } else {
                 0
             },
+            aia_entered: None,
         }
     }
 
     /// Programs the real CSRs for L2: L1's projection over the host's settings for L1, the
     /// shadow G-stage, and L2's VS state from L1's virtual VS CSRs. vsatp is zeroed before
     /// hgatp changes and written last (priv spec, hypervisor chapter, fence ordering note).
-    fn load_guest(&self, shadow: Hgatp, host: &SavedL1, hart: &mut (impl PhysicalHart + ?Sized)) {
+    /// With AIA, the real AIA CSRs and VGEIN come from `aia-virt`'s projection, returned;
+    /// without, the real VGEIN is 0 (the file the host may give L1 is not L2's). L1's sstatus
+    /// MXR, FS and VS replace the host's in the real sstatus.
+    fn load_guest(
+        &self,
+        shadow: Hgatp,
+        host: &SavedL1,
+        hart: &mut (impl PhysicalHart + ?Sized),
+    ) -> Option<L2Interrupts> {
         let virt = |csr| self.virtual_csr(csr);
         hart.write_csr(real::VSATP, 0);
         hart.write_csr(real::HGATP, shadow.encode(HOST_XLEN));
+        let l2 = self.aia.as_ref().map(|aia| {
+            let l2 = aia.state.l2_interrupts();
+            write_l2_interrupts(&l2, hart);
+            hart.write_csr(real::VSISELECT, aia.state.vsiselect());
+            l2
+        });
+        let (hvip, vgein) = match &l2 {
+            Some(l2) => (l2.hvip, u64::from(l2.vgein) << HSTATUS_VGEIN_SHIFT),
+            None => (virt(real::HVIP) & VS_INTERRUPTS, 0),
+        };
+        let l1_sstatus = host.vs[VSSTATUS_AT];
         let projected = [
+            (
+                real::SSTATUS,
+                (hart.read_csr(real::SSTATUS) & !SSTATUS_PROJECTED)
+                    | (l1_sstatus & SSTATUS_PROJECTED),
+            ),
             (real::HENVCFG, virt(real::HENVCFG) & host.h[HENVCFG_AT]),
             (
                 real::HSTATUS,
-                (host.h[HSTATUS_AT] & !HSTATUS_PROJECTED)
-                    | (virt(real::HSTATUS) & HSTATUS_PROJECTED),
+                (host.h[HSTATUS_AT] & !(HSTATUS_PROJECTED | HSTATUS_VGEIN))
+                    | (virt(real::HSTATUS) & HSTATUS_PROJECTED)
+                    | vgein,
             ),
             (real::HEDELEG, virt(real::HEDELEG)),
             (real::HIDELEG, virt(real::HIDELEG)),
-            (real::HVIP, virt(real::HVIP) & VS_INTERRUPTS),
+            (real::HVIP, hvip),
             (
                 real::HCOUNTEREN,
                 virt(real::HCOUNTEREN) & host.h[HCOUNTEREN_AT],
@@ -226,13 +283,16 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             hart.write_csr(real::VSTIMECMP, virt(real::VSTIMECMP));
         }
         hart.write_csr(real::VSATP, virt(real::VSATP));
+        l2
     }
 
     /// L2's value of a VS CSR as the hardware must hold it: the raw vsstatus (its read-only
-    /// summary bits are the hardware's own), the architectural value of the others.
+    /// summary bits are the hardware's own), the architectural value of the others (with AIA,
+    /// vsie's bits 13-63 too).
     fn guest_value(&self, csr: u16) -> u64 {
-        match csr {
-            real::VSSTATUS => self.csrs.get(Slot::Vsstatus),
+        match (csr, &self.aia) {
+            (real::VSSTATUS, _) => self.csrs.get(Slot::Vsstatus),
+            (real::VSIE, Some(aia)) => aia.vsie(&self.csrs),
             _ => self.virtual_csr(csr),
         }
     }
@@ -263,14 +323,23 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         };
         match route(trap.interrupt, trap.code) {
             Route::Host => Outcome::HostInterrupt,
+            Route::ReflectToL1 if !trap.interrupt && trap.code == cause::VIRTUAL_INSTRUCTION => {
+                match self.l2_aia_csr(trap, regs, host) {
+                    Some(outcome) => outcome,
+                    None => self.exit_to_l1(reflected, from, regs, host),
+                }
+            }
             Route::ReflectToL1 => self.exit_to_l1(reflected, from, regs, host),
             Route::ShadowFault => {
                 // htval holds the GPA shifted right by 2; stval's low bits complete it (for an
-                // implicit access they are 0: the PTE's own GPA).
-                // HS-level MXR is not passed: the host does not yet give L2 L1's MXR, so an
-                // execute-only page is not readable (a fault reflected to L1, never a wider
-                // mapping).
-                let access = Access::from_guest_page_fault(trap.code, trap.htinst, false);
+                // implicit access they are 0: the PTE's own GPA). L2 ran with L1's sstatus.MXR
+                // as the HS-level one: an execute-only L1 page is filled for a load only then,
+                // and its leaf stays execute-only (the hart checks MXR at each access).
+                let l1_mxr = self
+                    .saved
+                    .as_ref()
+                    .is_some_and(|saved| saved.vs[VSSTATUS_AT] & SSTATUS_MXR != 0);
+                let access = Access::from_guest_page_fault(trap.code, trap.htinst, l1_mxr);
                 let gpa = (trap.htval << 2)
                     | if access.implicit.is_some() {
                         0
@@ -330,19 +399,24 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
 
     /// Switches back to L1 and delivers `exception` to it, from L2 in mode `from`; refreshes
     /// L1's NACL slots.
-    fn exit_to_l1<H: Host + ?Sized>(
+    pub(crate) fn exit_to_l1<H: Host + ?Sized>(
         &mut self,
         exception: Exception,
         from: VirtualMode,
         regs: &mut GuestRegs,
         host: &mut H,
     ) -> Outcome {
-        let HostParts { memory, hart, .. } = host.parts();
+        let HostParts {
+            memory,
+            hart,
+            files,
+            ..
+        } = host.parts();
         let Some(saved) = self.saved.take() else {
             // Not in the guest: deliver it as a trap from L1's own HS-mode.
             return self.raise(exception, VirtualMode::Hypervisor, regs, hart);
         };
-        self.save_guest(hart);
+        self.save_guest(&saved, hart);
         self.restore_l1(&saved, hart);
         self.counters.count(Event::GuestExit);
         let outcome = match self.raise(exception, from, regs, hart) {
@@ -355,23 +429,38 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
             },
             other => other,
         };
-        self.nacl_refresh(memory);
+        self.nacl_refresh(memory, files);
         outcome
     }
 
     /// Copies what L2 (and the hardware on its behalf) changed back into L1's virtual CSRs:
     /// its VS CSRs, its interrupt enables (vsie aliases hie), its software interrupt
-    /// (vsip.SSIP aliases hvip.VSSIP) and its timer compare.
-    fn save_guest(&mut self, hart: &(impl PhysicalHart + ?Sized)) {
+    /// (vsip.SSIP aliases hvip.VSSIP; with AIA also the bits 13-63 hvien gives it), its
+    /// siselect (L1's vsiselect) and its timer compare.
+    fn save_guest(&mut self, saved: &SavedL1, hart: &(impl PhysicalHart + ?Sized)) {
         for csr in VS_SWAPPED.iter().copied().chain([real::VSATP]) {
-            // Every VS CSR exists; the hardware only holds legal values.
-            let _ = self.csrs.write(csr, hart.read_csr(csr));
+            let value = hart.read_csr(csr);
+            match (csr, self.aia.as_mut()) {
+                (real::VSIE, Some(aia)) => aia.set_vsie(&mut self.csrs, value),
+                // Every VS CSR exists; the hardware only holds legal values.
+                _ => {
+                    let _ = self.csrs.write(csr, value);
+                }
+            }
         }
-        let hvip = self.virtual_csr(real::HVIP);
-        let _ = self.csrs.write(
-            real::HVIP,
-            (hvip & !VSSIP) | (hart.read_csr(real::HVIP) & VSSIP),
-        );
+        match (self.aia.as_mut(), &saved.aia_entered) {
+            (Some(aia), Some(entered)) => {
+                aia.state.save_l2_hvip(hart.read_csr(real::HVIP), entered);
+                aia.state.save_vsiselect(hart.read_csr(real::VSISELECT));
+            }
+            _ => {
+                let hvip = self.virtual_csr(real::HVIP);
+                let _ = self.csrs.write(
+                    real::HVIP,
+                    (hvip & !VSSIP) | (hart.read_csr(real::HVIP) & VSSIP),
+                );
+            }
+        }
         if self.config().sstc {
             let _ = self
                 .csrs
@@ -379,14 +468,41 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         }
     }
 
-    /// Puts L1's world back in the real CSRs (vsatp zeroed first, written last).
+    /// Puts L1's world back in the real CSRs (vsatp zeroed first, written last). The real
+    /// sstatus gets the host's MXR, FS and VS back, its other fields left as the trap set
+    /// them; an FS or VS that L2 made Dirty there stays Dirty (the registers changed under
+    /// the host too) and makes L1's sstatus field Dirty, with SD.
     fn restore_l1(&self, saved: &SavedL1, hart: &mut (impl PhysicalHart + ?Sized)) {
+        let sstatus = hart.read_csr(real::SSTATUS);
+        let dirty = [SSTATUS_FS, SSTATUS_VS]
+            .into_iter()
+            .filter(|&field| sstatus & field == field)
+            .fold(0, |fields, field| fields | field);
+        hart.write_csr(
+            real::SSTATUS,
+            (sstatus & !SSTATUS_PROJECTED) | (saved.sstatus & SSTATUS_PROJECTED) | dirty,
+        );
+        let l1_sd = if dirty != 0 {
+            1 << (self.config().xlen_bits() - 1)
+        } else {
+            0
+        };
         hart.write_csr(real::VSATP, 0);
         hart.write_csr(real::HGATP, saved.hgatp);
+        if self.aia.is_some() {
+            // hvien first: it decides which bits of the hvip below are writable.
+            for (csr, value) in AIA_SWAPPED.iter().zip(saved.aia) {
+                hart.write_csr(*csr, value);
+            }
+        }
         for (csr, value) in H_SWAPPED.iter().zip(saved.h) {
             hart.write_csr(*csr, value);
         }
         for (csr, value) in VS_SWAPPED.iter().zip(saved.vs) {
+            let value = match *csr {
+                real::VSSTATUS => value | dirty | l1_sd,
+                _ => value,
+            };
             hart.write_csr(*csr, value);
         }
         if self.config().sstc {
@@ -453,24 +569,35 @@ impl<const CONTEXTS: usize> NestedHart<CONTEXTS> {
         offered.then(|| saved.vstimecmp.wrapping_sub(saved.h[HTIMEDELTA_AT]))
     }
 
-    /// While L2 runs: the interrupt L1 must take now (host time `now`), if any: one the host
-    /// injects for L1 (its hvip for L1) or L1's Sstc timer, enabled in L1's sie. HS-level
-    /// interrupts are always enabled while V = 1, so sstatus.SIE does not matter. The code is
-    /// L1's: 9 (SEI), 1 (SSI) or 5 (STI), highest priority first; deliver it with
-    /// [`NestedHart::interrupt_l1`].
-    // Priv spec, hypervisor chapter, "Trap Entry": interrupt priority SEI, SSI, STI.
-    pub fn pending_l1_interrupt(&self, now: u64) -> Option<u64> {
+    /// While L2 runs: the interrupt L1 must take now (host time `now`), if any. HS-level
+    /// interrupts are always enabled while V = 1, so sstatus.SIE does not matter. Candidates:
+    /// in L1's sip and sie, one the host injects for L1 (its hvip for L1) or L1's Sstc timer;
+    /// in L1's hip and hie, SGEI (a guest file with its hgeie bit signals) and the VS-level
+    /// interrupts L1 did not delegate in its hideleg. The code is L1's, highest priority
+    /// first: 9 (SEI), 1 (SSI), 5 (STI), 12 (SGEI), 10 (VSEI), 2 (VSSI), 6 (VSTI); deliver it
+    /// with [`NestedHart::interrupt_l1`].
+    // Priv spec, hypervisor chapter, "Hypervisor Interrupt Registers": HS-level priority
+    // SEI, SSI, STI, SGEI, VSEI, VSSI, VSTI (LCOFI is not offered).
+    pub fn pending_l1_interrupt<H: Host + ?Sized>(&self, now: u64, host: &mut H) -> Option<u64> {
         let saved = self.saved.as_ref()?;
         // While L1 runs, its sip/sie are the real vsip/vsie, which alias hvip/hie's VS bits.
         let injected = saved.h[HVIP_AT] & VS_INTERRUPTS;
         // The Sstc comparison, unsigned, in L1's time.
-        let timer = self.l1_timer_deadline().is_some()
-            && now.wrapping_add(saved.h[HTIMEDELTA_AT]) >= saved.vstimecmp;
-        let pending = (injected >> 1) | if timer { 1 << 5 } else { 0 };
-        let enabled = saved.vs[VSIE_AT];
-        [9, 1, 5]
+        let l1_time = now.wrapping_add(saved.h[HTIMEDELTA_AT]);
+        let timer = self.l1_timer_deadline().is_some() && l1_time >= saved.vstimecmp;
+        let sip = (injected >> 1) | if timer { 1 << 5 } else { 0 };
+        let s_level = sip & saved.vs[VSIE_AT] & (1 << 9 | 1 << 1 | 1 << 5);
+        let HostParts { files, .. } = host.parts();
+        let hip = match &self.aia {
+            Some(aia) => aia.hip(&self.csrs, l1_time, files),
+            None => self.csrs.read(real::HIP, l1_time).unwrap_or(0),
+        };
+        let delegated = self.csrs.get(Slot::Hideleg);
+        let h_level = hip & self.csrs.get(Slot::Hie) & !delegated & (SGEIP | VS_INTERRUPTS);
+        let pending = s_level | h_level;
+        [9, 1, 5, 12, 10, 2, 6]
             .into_iter()
-            .find(|&code| (pending & enabled) >> code & 1 == 1)
+            .find(|&code| pending >> code & 1 == 1)
     }
 
     /// A virtual CSR that always exists, read as L1 would.

@@ -1,8 +1,9 @@
-//! Properties: any instruction word and any register values, from either of L1's modes, give
-//! a defined outcome without panicking, move the pc only where the spec allows, and leave
-//! every CSR reading back a legal value.
+//! Properties: any instruction word and any register values, from either of L1's modes, with
+//! or without the AIA, give a defined outcome without panicking, move the pc only where the
+//! spec allows, and leave every CSR reading back a legal value.
 
 use gstage::ShadowConfig;
+use nested_core::aia_virt::AiaConfig;
 use nested_core::host::{PhysicalHart, real};
 use nested_core::testing::{SoftHost, emulate_and_check, shadow_config};
 use nested_core::{GuestRegs, NestedConfig, NestedHart};
@@ -43,10 +44,12 @@ proptest! {
         registers in prop::array::uniform32(any::<u64>()),
         rv32 in any::<bool>(),
         geilen in 0u32..4,
+        aia in any::<bool>(),
     ) {
         let base = if rv32 { NestedConfig::rv32() } else { NestedConfig::rv64() };
-        let config = NestedConfig { geilen, smstateen: geilen > 1, ..base };
-        let mut hart: NestedHart<2> = NestedHart::new(config, shadow(), 0);
+        let aia = aia.then(|| AiaConfig::new(255));
+        let config = NestedConfig { geilen, smstateen: geilen > 1, aia, ..base };
+        let mut hart: NestedHart<2, 3> = NestedHart::new(config, shadow(), 0);
         let mut host = SoftHost::new();
         host.cpu.write_csr(real::VSTVEC, 0x8040_0000);
         host.cpu.write_csr(real::VSEPC, 0x8050_0000);

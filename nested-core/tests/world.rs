@@ -5,7 +5,7 @@
 use nested_core::csr::bits::*;
 use nested_core::csr::number::*;
 use nested_core::host::{PhysicalHart, real};
-use nested_core::testing::pte::{A, D, R, U, W};
+use nested_core::testing::pte::{A, D, R, U, W, X};
 use nested_core::testing::{SoftHost, Tables, same, shadow_config};
 use nested_core::{
     Effects, Event, GuestRegs, GuestTrap, NestedConfig, NestedHart, Outcome, Route, Trap,
@@ -374,9 +374,9 @@ fn l1s_own_sstc_timer_is_armed_in_host_time_while_l2_runs_and_delivered_when_ena
     assert_eq!(s.hart.l1_timer_deadline(), None, "only while L2 runs");
     s.enter();
     assert_eq!(s.hart.l1_timer_deadline(), Some(5000 - HOST_HTIMEDELTA));
-    assert_eq!(s.hart.pending_l1_interrupt(3999), None);
+    assert_eq!(s.hart.pending_l1_interrupt(3999, &mut *s.host), None);
     assert_eq!(
-        s.hart.pending_l1_interrupt(4000),
+        s.hart.pending_l1_interrupt(4000, &mut *s.host),
         Some(5),
         "STI at L1's time 5000"
     );
@@ -389,7 +389,7 @@ fn an_interrupt_the_host_injects_for_l1_is_pending_while_l2_runs_by_priority_and
     s.host.cpu.write_csr(real::VSIE, 1 << 1); // L1 enables SSI only
     s.enter();
     assert_eq!(
-        s.hart.pending_l1_interrupt(0),
+        s.hart.pending_l1_interrupt(0, &mut *s.host),
         Some(1),
         "SEI is not enabled, SSI is"
     );
@@ -422,4 +422,172 @@ fn a_guest_page_fault_on_an_implicit_vs_table_read_is_filled_as_a_read_whatever_
     );
     let key = s.hart.current_context();
     assert!(s.hart.shadow().lookup(key, 0x3008, &s.host.pool).is_some());
+}
+
+/// The host's own sstatus when it resumes L1 into L2: SUM and SIE of its own, FS Clean.
+const HOST_SSTATUS: u64 = SSTATUS_SUM | SSTATUS_SIE | 2 << 13;
+/// FS or VS Initial, Clean and Dirty.
+const INITIAL: u64 = 1;
+const DIRTY: u64 = 3;
+
+impl Setup {
+    /// L1's sstatus (the real vsstatus while L1 runs) gets `fields` besides SPP and SPIE, and
+    /// the host runs with `HOST_SSTATUS`.
+    fn l1_sstatus(&mut self, fields: u64) {
+        self.host
+            .cpu
+            .write_csr(real::VSSTATUS, SSTATUS_SPP | SSTATUS_SPIE | fields);
+        self.host.cpu.write_csr(real::SSTATUS, HOST_SSTATUS);
+    }
+
+    /// An explicit load of L2 at guest-physical `gpa` took a guest-page fault.
+    fn load_fault(&mut self, gpa: u64) -> Outcome {
+        let trap = GuestTrap {
+            code: 21,
+            interrupt: false,
+            tval: 0x4000_0000 | (gpa & 0xfff),
+            htval: gpa >> 2,
+            htinst: 0,
+            gva: true,
+            supervisor: true,
+        };
+        self.hart
+            .handle_guest_trap(&trap, &mut self.regs, &mut *self.host)
+    }
+
+    /// L1 maps L2 GPA 0x5000 execute-only.
+    fn execute_only_page(&mut self) {
+        let mut tables = Tables { next: 0x8000_f000 };
+        tables.map(
+            &mut self.host.memory,
+            G_ROOT,
+            11,
+            0x5000,
+            0x8000_d000,
+            X | U | A,
+            same,
+            same,
+        );
+    }
+}
+
+#[test]
+fn entering_l2_puts_l1s_mxr_fs_and_vs_in_the_real_sstatus_and_keeps_the_hosts_other_bits() {
+    let mut s = Setup::ready_to_enter();
+    s.l1_sstatus(SSTATUS_MXR | INITIAL << 13 | INITIAL << 9);
+    s.enter();
+    assert_eq!(
+        s.real(real::SSTATUS),
+        SSTATUS_SUM | SSTATUS_SIE | SSTATUS_MXR | INITIAL << 13 | INITIAL << 9,
+        "L1's MXR, FS and VS; the host's SUM and SIE"
+    );
+}
+
+#[test]
+fn leaving_l2_gives_the_host_its_sstatus_fields_back_and_keeps_what_the_trap_set() {
+    let mut s = Setup::ready_to_enter();
+    s.l1_sstatus(SSTATUS_MXR | INITIAL << 13);
+    s.enter();
+    // The trap from L2 set SPP and SPIE in the real sstatus and cleared SIE.
+    let at_trap = (s.real(real::SSTATUS) & !SSTATUS_SIE) | SSTATUS_SPP | SSTATUS_SPIE;
+    s.host.cpu.write_csr(real::SSTATUS, at_trap);
+    s.guest_trap(10, 0, 0);
+    assert_eq!(
+        s.real(real::SSTATUS),
+        SSTATUS_SUM | SSTATUS_SPP | SSTATUS_SPIE | 2 << 13,
+        "the host's MXR (clear) and FS (Clean) back; SPP/SPIE as the trap left them"
+    );
+    let l1 = s.real(real::VSSTATUS);
+    assert_eq!(
+        (l1 & SSTATUS_MXR, l1 & SSTATUS_FS, l1 >> 63),
+        (SSTATUS_MXR, INITIAL << 13, 0),
+        "L1's sstatus unchanged: L2 dirtied nothing"
+    );
+}
+
+#[test]
+fn fp_and_vector_state_l2_dirtied_make_l1s_sstatus_fs_and_vs_dirty_with_sd() {
+    for (field, shift) in [(SSTATUS_FS, 13), (SSTATUS_VS, 9)] {
+        let mut s = Setup::ready_to_enter();
+        s.l1_sstatus(INITIAL << 13 | INITIAL << 9);
+        s.enter();
+        // L2 wrote an FP (vector) register: the hart set the HS-level field Dirty.
+        let sstatus = s.real(real::SSTATUS);
+        s.host
+            .cpu
+            .write_csr(real::SSTATUS, sstatus & !field | DIRTY << shift);
+        s.guest_trap(10, 0, 0);
+        let l1 = s.real(real::VSSTATUS);
+        assert_eq!(l1 & field, field, "L1's field is Dirty ({field:#x})");
+        assert_eq!(l1 >> 63, 1, "and SD says so");
+        assert_eq!(
+            s.real(real::SSTATUS) & field,
+            field,
+            "the registers changed under the host too: its field stays Dirty"
+        );
+    }
+}
+
+#[test]
+fn with_l1s_fs_off_l2s_fp_instruction_traps_to_the_host_and_is_reflected_to_l1_as_illegal() {
+    let mut s = Setup::ready_to_enter();
+    s.l1_sstatus(0); // FS Off
+    s.enter();
+    assert_eq!(s.real(real::SSTATUS) & SSTATUS_FS, 0, "L2's FP traps");
+    assert_eq!(route(false, 2), Route::ReflectToL1);
+    s.regs.pc = 0x1400;
+    let fadd = 0x0020_f0d3; // fadd.s f1, f1, f2
+    let outcome = s.guest_trap(2, fadd, 0);
+    assert_eq!(outcome, ENTERED);
+    assert_eq!(
+        (
+            s.real(real::VSCAUSE),
+            s.real(real::VSTVAL),
+            s.real(real::VSEPC)
+        ),
+        (2, fadd, 0x1400)
+    );
+}
+
+#[test]
+fn a_load_from_a_page_l1_maps_execute_only_is_filled_under_l1s_mxr_and_the_leaf_stays_execute_only()
+{
+    let mut s = Setup::ready_to_enter();
+    s.execute_only_page();
+    s.l1_sstatus(SSTATUS_MXR);
+    s.enter();
+    assert_eq!(
+        s.real(real::SSTATUS) & SSTATUS_MXR,
+        SSTATUS_MXR,
+        "the hart checks L2's loads against L1's MXR"
+    );
+    let outcome = s.load_fault(0x5010);
+    assert_eq!(
+        outcome,
+        Outcome::Resume {
+            supervisor: true,
+            effects: Effects::empty()
+        },
+        "filled"
+    );
+    let key = s.hart.current_context();
+    let leaf = s.hart.shadow().lookup(key, 0x5010, &s.host.pool).unwrap();
+    assert_eq!(
+        leaf.pte.perms(),
+        gstage::Perms::X,
+        "readable only while MXR is set: no wider than L1's leaf"
+    );
+}
+
+#[test]
+fn without_l1s_mxr_a_load_from_an_execute_only_page_is_reflected_to_l1() {
+    let mut s = Setup::ready_to_enter();
+    s.execute_only_page();
+    s.l1_sstatus(0);
+    s.enter();
+    s.regs.pc = 0x1500;
+    assert_eq!(s.load_fault(0x5010), ENTERED);
+    assert_eq!((s.real(real::VSCAUSE), s.virt(HTVAL)), (21, 0x5010 >> 2));
+    let key = s.hart.current_context();
+    assert!(s.hart.shadow().lookup(key, 0x5010, &s.host.pool).is_none());
 }

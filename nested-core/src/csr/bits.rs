@@ -42,6 +42,11 @@ pub const HENVCFG_PBMTE: u64 = 1 << 62;
 pub const HENVCFG_STCE: u64 = 1 << 63;
 
 // hstateen0
+pub const HSTATEEN_IMSIC: u64 = 1 << 58;
+pub const HSTATEEN_AIA: u64 = 1 << 59;
+pub const HSTATEEN_CSRIND: u64 = 1 << 60;
+/// The three bits that gate L2's AIA state (AIA "CSRs", state-enable CSRs).
+pub const HSTATEEN_AIA_ALL: u64 = HSTATEEN_IMSIC | HSTATEEN_AIA | HSTATEEN_CSRIND;
 pub const HSTATEEN_ENVCFG: u64 = 1 << 62;
 pub const HSTATEEN_SE0: u64 = 1 << 63;
 

@@ -119,8 +119,20 @@ impl VirtualCsrs {
             return Effects::empty();
         }
         match row.effect {
-            Effect::None if row.slot == Slot::Hstatus && (old ^ new) & HSTATUS_SPV != 0 => {
-                Effects::SPV
+            Effect::None if row.slot == Slot::Hstatus => {
+                let changed = |field| (old ^ new) & field != 0;
+                let spv = if changed(HSTATUS_SPV) {
+                    Effects::SPV
+                } else {
+                    Effects::empty()
+                };
+                // VGEIN picks the guest file whose line is L2's VSEIP.
+                let vgein = if changed(HSTATUS_VGEIN) {
+                    Effects::INTERRUPTS
+                } else {
+                    Effects::empty()
+                };
+                spv | vgein
             }
             Effect::None => Effects::empty(),
             Effect::Hgatp => Effects::HGATP,
@@ -129,7 +141,8 @@ impl VirtualCsrs {
         }
     }
 
-    /// Sets hgeip, the guest external interrupts pending for L1 (the AIA layer's output).
+    /// Sets hgeip, the guest external interrupts pending for L1, for a host that offers guest
+    /// external interrupts without the AIA (with it, `aia-virt` computes hgeip).
     pub fn set_hgeip(&mut self, pending: u64) {
         self.values[Slot::Hgeip as usize] =
             pending & ((1u64 << self.config.geilen.min(63)) - 1) << 1;
@@ -233,19 +246,32 @@ impl VirtualCsrs {
         value | self.read_only_xl(SSTATUS_UXL_SHIFT) | if dirty { sd } else { 0 }
     }
 
+    fn hip(&self, now: u64) -> u64 {
+        self.hip_from(
+            now,
+            self.get(Slot::Hvip),
+            self.get(Slot::Hgeip),
+            self.get(Slot::Hgeie),
+        )
+    }
+
     /// hip: hvip's VSSIP, VSTIP and VSEIP, or'ed with the Sstc timer signal and the guest
     /// external interrupt VGEIN selects; SGEIP when an enabled guest file has an interrupt.
-    fn hip(&self, now: u64) -> u64 {
-        let hvip = self.get(Slot::Hvip) & VS_INTERRUPTS;
-        let hgeip = self.get(Slot::Hgeip);
+    /// hvip, hgeip and hgeie are given: with AIA they are `aia-virt`'s.
+    pub(crate) fn hip_from(&self, now: u64, hvip: u64, hgeip: u64, hgeie: u64) -> u64 {
         let vgein = (self.get(Slot::Hstatus) & HSTATUS_VGEIN) >> HSTATUS_VGEIN_SHIFT;
-        let timer = self.config.sstc
-            && self.get(Slot::Henvcfg) & HENVCFG_STCE != 0
-            && now.wrapping_add(self.get(Slot::Htimedelta)) >= self.get(Slot::Vstimecmp);
         let external = vgein != 0 && hgeip >> vgein & 1 == 1;
-        let sgei = hgeip & self.get(Slot::Hgeie) != 0;
-        hvip | if timer { VSTIP } else { 0 }
+        let sgei = hgeip & hgeie != 0;
+        (hvip & VS_INTERRUPTS)
+            | if self.vstimer_pending(now) { VSTIP } else { 0 }
             | if external { VSEIP } else { 0 }
             | if sgei { SGEIP } else { 0 }
+    }
+
+    /// The Sstc signal of vstimecmp at `time` = `now` (hip.VSTIP's other source).
+    pub(crate) fn vstimer_pending(&self, now: u64) -> bool {
+        self.config.sstc
+            && self.get(Slot::Henvcfg) & HENVCFG_STCE != 0
+            && now.wrapping_add(self.get(Slot::Htimedelta)) >= self.get(Slot::Vstimecmp)
     }
 }

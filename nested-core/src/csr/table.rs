@@ -79,6 +79,9 @@ pub(crate) enum Needs {
     Sstc32,
     Smstateen,
     Smstateen32,
+    /// Without AIA only: with it, `aia-virt` holds the state (hvip, hgeie, hgeip) or part of
+    /// it (hip, vsip, vsie), and the engine answers the CSR (`crate::aia`).
+    NoAia,
 }
 
 /// What a change of the CSR means to the engine.
@@ -121,6 +124,7 @@ impl CsrRow {
             Needs::Sstc32 => config.sstc && rv32,
             Needs::Smstateen => config.smstateen,
             Needs::Smstateen32 => config.smstateen && rv32,
+            Needs::NoAia => config.aia.is_none(),
         }
     }
 
@@ -191,8 +195,9 @@ fn henvcfg(c: &NestedConfig) -> u64 {
         | optional(c.svadu, HENVCFG_ADUE)
         | optional(c.svpbmt, HENVCFG_PBMTE)
 }
-fn hstateen0(_: &NestedConfig) -> u64 {
-    HSTATEEN_SE0 | HSTATEEN_ENVCFG
+fn hstateen0(c: &NestedConfig) -> u64 {
+    let aia = if c.aia.is_some() { HSTATEEN_AIA_ALL } else { 0 };
+    HSTATEEN_SE0 | HSTATEEN_ENVCFG | aia
 }
 fn hstateen_se0(_: &NestedConfig) -> u64 {
     HSTATEEN_SE0
@@ -203,7 +208,8 @@ fn vsepc(_: &NestedConfig) -> u64 {
 }
 
 /// Every CSR of the virtual file, sorted by number. The AIA CSRs are not here: they belong
-/// to `aia-virt`, and without it they are absent, as on a hart without AIA.
+/// to `aia-virt`, and without it they are absent, as on a hart without AIA. With it, the rows
+/// whose state `aia-virt` holds (wholly or in part) are absent too (`Needs::NoAia`).
 pub static TABLE: [CsrRow; 36] = [
     with(
         row(VSSTATUS, "vsstatus", Slot::Vsstatus, Rule::Vsstatus),
@@ -212,7 +218,7 @@ pub static TABLE: [CsrRow; 36] = [
     ),
     with(
         row(VSIE, "vsie", Slot::Hie, Rule::Vsie),
-        Needs::Always,
+        Needs::NoAia,
         Effect::Interrupts,
     ),
     row(VSTVEC, "vstvec", Slot::Vstvec, Rule::Vstvec),
@@ -222,7 +228,7 @@ pub static TABLE: [CsrRow; 36] = [
     row(VSTVAL, "vstval", Slot::Vstval, Rule::Mask(all)),
     with(
         row(VSIP, "vsip", Slot::Hvip, Rule::Vsip),
-        Needs::Always,
+        Needs::NoAia,
         Effect::Interrupts,
     ),
     with(
@@ -267,7 +273,7 @@ pub static TABLE: [CsrRow; 36] = [
     ),
     with(
         row(HGEIE, "hgeie", Slot::Hgeie, Rule::Mask(hgeie)),
-        Needs::Always,
+        Needs::NoAia,
         Effect::Interrupts,
     ),
     with(
@@ -375,12 +381,12 @@ pub static TABLE: [CsrRow; 36] = [
     row(HTVAL, "htval", Slot::Htval, Rule::Mask(all)),
     with(
         row(HIP, "hip", Slot::Hvip, Rule::Hip),
-        Needs::Always,
+        Needs::NoAia,
         Effect::Interrupts,
     ),
     with(
         row(HVIP, "hvip", Slot::Hvip, Rule::Mask(vs_interrupts)),
-        Needs::Always,
+        Needs::NoAia,
         Effect::Interrupts,
     ),
     row(HTINST, "htinst", Slot::Htinst, Rule::Mask(all)),
@@ -389,7 +395,11 @@ pub static TABLE: [CsrRow; 36] = [
         Needs::Always,
         Effect::Hgatp,
     ),
-    row(HGEIP, "hgeip", Slot::Hgeip, Rule::ReadOnly),
+    with(
+        row(HGEIP, "hgeip", Slot::Hgeip, Rule::ReadOnly),
+        Needs::NoAia,
+        Effect::None,
+    ),
 ];
 
 /// The row for `number`, by binary search of the table (sorted: a test checks it).
