@@ -24,7 +24,7 @@ use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use gstage::{GStageMode, GStageTable, LeafAttrs, Perms, ShadowConfig, SupportedModes, WalkConfig};
 use hw::{Hart, L1Ram, Pool, Window};
 use nested_core::VirtualMode;
-use nested_core::host::GuestMemory;
+use nested_core::host::{GuestMemory, NoGuestFileHardware};
 use nested_core::{FenceMailbox, GuestRegs, GuestTrap, NestedConfig, NestedHart, Outcome, Trap};
 use sbi::{Ctx, HwHost, L1Map};
 use sbi_dispatch::{Departure, HartState, ResetReason, SbiCall};
@@ -396,6 +396,7 @@ fn on_trap(frame: &mut TrapFrame) {
         map: &machine.map,
         pool: &mut pool,
         hart: &mut vcpu.hart,
+        files: NoGuestFileHardware,
     };
     let mut parked = None;
     let mut l1_fence_targets = 0;
@@ -484,6 +485,7 @@ fn on_trap(frame: &mut TrapFrame) {
                 map: &machine.map,
                 pool: &mut pool,
                 hart: &mut vcpu.hart,
+                files: NoGuestFileHardware,
             },
         );
     }

@@ -5,7 +5,7 @@ use crate::hw::{self, Hart, L1Ram, Pool};
 use crate::{CONTEXTS, HART_STATE, MAILBOX, MAILBOXES, Mailboxes, START, machine_info};
 use core::sync::atomic::Ordering;
 use gstage::{HostMapping, L1AddressMap, Perms};
-use nested_core::host::{GuestMemory, Host, HostParts};
+use nested_core::host::{GuestMemory, Host, HostParts, NoGuestFileHardware, PartsOf};
 use nested_core::{GuestRegs, NaclProvider, NestedContext, NestedHart, PendingFences};
 use nested_core::{RemoteHfenceProvider, RfenceContext};
 use sbi_dispatch::{
@@ -67,6 +67,8 @@ pub struct HwHost<'a> {
     pub map: &'a L1Map,
     pub pool: &'a mut Pool,
     pub hart: &'a mut Hart,
+    /// No real guest interrupt file is lent to L1 (L0 offers it no AIA).
+    pub files: NoGuestFileHardware,
 }
 
 impl Host for HwHost<'_> {
@@ -74,13 +76,15 @@ impl Host for HwHost<'_> {
     type Map = L1Map;
     type Pool = Pool;
     type Hart = Hart;
+    type Files = NoGuestFileHardware;
 
-    fn parts(&mut self) -> HostParts<'_, L1Ram, L1Map, Pool, Hart> {
+    fn parts(&mut self) -> PartsOf<'_, Self> {
         HostParts {
             memory: &mut self.memory,
             map: self.map,
             pool: self.pool,
             hart: self.hart,
+            files: &mut self.files,
         }
     }
 }
