@@ -385,3 +385,88 @@ pub fn clear_ssip() {
     let sip = bare::csr::read(0x144).unwrap_or(0);
     bare::csr::write(0x144, sip & !(1 << 1));
 }
+
+/// The real guest interrupt files of this hart's IMSIC, lent to L1's virtual guest files:
+/// each access selects the file with hstatus.VGEIN and the register with vsiselect, and puts
+/// both back.
+#[derive(Clone, Copy, Debug)]
+pub struct RealGuestFiles {
+    /// The physical address of this hart's supervisor-level file (guest file g follows it,
+    /// g pages on).
+    pub s_file: u64,
+}
+
+const VGEIN_SHIFT: u32 = 12;
+const VGEIN: u64 = 0x3f << VGEIN_SHIFT;
+
+impl RealGuestFiles {
+    /// Runs `f` with hstatus.VGEIN = `file`, then puts VGEIN back.
+    fn with_file<R>(file: nested_core::host::PhysGuestFile, f: impl FnOnce() -> R) -> R {
+        let hstatus = bare::csr::read(0x600).unwrap_or(0);
+        let selected = (hstatus & !VGEIN) | (u64::from(file.get()) << VGEIN_SHIFT);
+        bare::csr::write(0x600, selected);
+        let result = f();
+        bare::csr::write(0x600, hstatus);
+        result
+    }
+}
+
+impl nested_core::aia_virt::GuestFileHardware for RealGuestFiles {
+    fn ireg_rmw(
+        &mut self,
+        file: nested_core::host::PhysGuestFile,
+        iselect: u16,
+        op: nested_core::aia_virt::CsrOp,
+    ) -> u64 {
+        use nested_core::aia_virt::CsrOp;
+        Self::with_file(file, || {
+            let vsiselect = bare::csr::read(0x250).unwrap_or(0);
+            bare::csr::write(0x250, iselect.into());
+            let old: u64;
+            // SAFETY: an access to the selected register of a guest file this hart owns;
+            // vsiselect and VGEIN are put back below.
+            unsafe {
+                match op {
+                    CsrOp::Read => core::arch::asm!("csrr {0}, 0x251", out(reg) old),
+                    CsrOp::Write(v) => {
+                        core::arch::asm!("csrrw {0}, 0x251, {1}", out(reg) old, in(reg) v)
+                    }
+                    CsrOp::Set(v) => {
+                        core::arch::asm!("csrrs {0}, 0x251, {1}", out(reg) old, in(reg) v)
+                    }
+                    CsrOp::Clear(v) => {
+                        core::arch::asm!("csrrc {0}, 0x251, {1}", out(reg) old, in(reg) v)
+                    }
+                }
+            }
+            bare::csr::write(0x250, vsiselect);
+            old
+        })
+    }
+
+    fn topei_rmw(&mut self, file: nested_core::host::PhysGuestFile, claim: bool) -> u64 {
+        Self::with_file(file, || {
+            let topei: u64;
+            // SAFETY: vstopei of a guest file this hart owns; a write claims its top interrupt.
+            unsafe {
+                if claim {
+                    core::arch::asm!("csrrw {0}, 0x25c, x0", out(reg) topei);
+                } else {
+                    core::arch::asm!("csrr {0}, 0x25c", out(reg) topei);
+                }
+            }
+            topei
+        })
+    }
+
+    fn set_eipnum(&mut self, file: nested_core::host::PhysGuestFile, identity: u32) {
+        let page = self.s_file + u64::from(file.get()) * 0x1000;
+        // SAFETY: seteipnum_le, the first register of the guest file's page, a device register
+        // of this hart's IMSIC (listed in the device tree) that `mini-hv` owns.
+        unsafe { core::ptr::write_volatile(page as *mut u32, identity) };
+    }
+
+    fn hgeip(&mut self) -> u64 {
+        bare::csr::read(0xe12).unwrap_or(0)
+    }
+}

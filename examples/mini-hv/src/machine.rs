@@ -27,6 +27,55 @@ pub struct Host {
     pub bootargs: String,
     /// The ISA extensions of hart 0, lower case.
     pub extensions: Vec<String>,
+    /// The supervisor-level IMSIC, on a machine with the AIA.
+    pub imsic: Option<Imsic>,
+}
+
+/// An IMSIC: hart h's supervisor-level file at `base + h * stride`, its guest file g `g`
+/// pages further.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Imsic {
+    pub base: u64,
+    /// log2 of the pages per hart: guest files 1..2^bits - 1 fit.
+    pub guest_index_bits: u32,
+    /// Interrupt identities of each file.
+    pub identities: u32,
+}
+
+impl Imsic {
+    /// The distance between two harts' files.
+    pub const fn stride(&self) -> u64 {
+        0x1000 << self.guest_index_bits
+    }
+
+    /// Hart `hart`'s supervisor-level file.
+    pub const fn s_file(&self, hart: usize) -> u64 {
+        self.base + hart as u64 * self.stride()
+    }
+}
+
+/// The IMSIC node whose interrupts are supervisor external ones (IRQ 9).
+fn supervisor_imsic(fdt: &fdt::Fdt) -> Option<Imsic> {
+    fdt.all_nodes()
+        .filter(|node| {
+            node.compatible()
+                .is_some_and(|c| c.all().any(|name| name == "riscv,imsics"))
+        })
+        .find(|node| {
+            node.property("interrupts-extended")
+                .and_then(|p| p.value.get(4..8))
+                .is_some_and(|irq| irq == [0, 0, 0, 9])
+        })
+        .and_then(|node| {
+            Some(Imsic {
+                base: node.reg()?.next()?.starting_address as u64,
+                guest_index_bits: node
+                    .property("riscv,guest-index-bits")
+                    .and_then(|p| p.as_usize())
+                    .unwrap_or(0) as u32,
+                identities: node.property("riscv,num-ids")?.as_usize()? as u32,
+            })
+        })
 }
 
 impl Host {
@@ -82,6 +131,7 @@ impl Host {
             dtb: (dtb.as_ptr() as u64, fdt.total_size() as u64),
             bootargs: chosen.bootargs().unwrap_or("").to_string(),
             extensions,
+            imsic: supervisor_imsic(&fdt),
         })
     }
 
@@ -107,6 +157,9 @@ pub struct Guest<'a> {
     pub config: &'a NestedConfig,
     /// The host's extensions, of which L1 gets the unprivileged ones.
     pub host_extensions: &'a [String],
+    /// L1's supervisor-level IMSIC, when the engine offers it the AIA (its guest files are
+    /// the engine's GEILEN).
+    pub imsic: Option<Imsic>,
 }
 
 /// Supervisor-level extensions whose presence for L1 the engine's configuration decides.
@@ -130,7 +183,7 @@ impl Guest<'_> {
             self.config.svadu,
             self.config.svpbmt,
             self.config.svvptc,
-            self.config.geilen > 0,
+            self.config.aia.is_some(),
         ];
         let configured = CONFIGURED
             .iter()
@@ -218,6 +271,23 @@ impl Guest<'_> {
             fdt.property_array_u64("reg", &[base, size])?;
             fdt.property_u32("clock-frequency", clock)?;
             fdt.end_node(uart)?;
+        }
+        if let Some(imsic) = self.imsic {
+            let node = fdt.begin_node(&alloc::format!("interrupt-controller@{:x}", imsic.base))?;
+            fdt.property_string_list(
+                "compatible",
+                alloc::vec!["qemu,imsics".to_string(), "riscv,imsics".to_string()],
+            )?;
+            fdt.property_array_u64("reg", &[imsic.base, imsic.stride() * self.harts as u64])?;
+            let targets: Vec<u32> = (0..self.harts as u32).flat_map(|h| [h + 1, 9]).collect();
+            fdt.property_array_u32("interrupts-extended", &targets)?;
+            fdt.property_u32("riscv,num-ids", imsic.identities)?;
+            fdt.property_u32("riscv,guest-index-bits", imsic.guest_index_bits)?;
+            fdt.property_null("msi-controller")?;
+            fdt.property_null("interrupt-controller")?;
+            fdt.property_u32("#interrupt-cells", 0)?;
+            fdt.property_u32("phandle", self.harts as u32 + 1)?;
+            fdt.end_node(node)?;
         }
         fdt.end_node(soc)?;
         fdt.end_node(root)?;

@@ -22,17 +22,22 @@ use bare::println;
 use bare::trap::TrapFrame;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use gstage::{GStageMode, GStageTable, LeafAttrs, Perms, ShadowConfig, SupportedModes, WalkConfig};
+use hw::RealGuestFiles;
 use hw::{Hart, L1Ram, Pool, Window};
 use nested_core::VirtualMode;
-use nested_core::host::{GuestMemory, NoGuestFileHardware};
+use nested_core::aia_virt::AiaConfig;
+use nested_core::host::{GuestMemory, PhysGuestFile};
 use nested_core::{FenceMailbox, GuestRegs, GuestTrap, NestedConfig, NestedHart, Outcome, Trap};
-use sbi::{Ctx, HwHost, L1Map};
+use sbi::{Ctx, HwHost, ImsicLend, L1Map};
 use sbi_dispatch::{Departure, HartState, ResetReason, SbiCall};
 use spin::{Mutex, Once};
 use stats::Stats;
 
 /// Shadow G-stages kept per hart.
 pub const CONTEXTS: usize = 4;
+/// Guest interrupt files each L1 hart gets on a machine with the AIA (GEILEN), each backed by
+/// a real one; the real file after them is L1's own supervisor-level file.
+pub const GEILEN: usize = 3;
 /// Remote fences a hart's mailbox holds before it escalates to a full flush.
 pub const MAILBOX: usize = 16;
 /// L1's RAM, at the guest-physical address QEMU's `virt` uses.
@@ -70,7 +75,7 @@ static POOL: Mutex<Pool> = Mutex::new(Pool::new(Window { base: 0, size: 0 }));
 
 /// One L1 hart.
 struct Vcpu {
-    nested: NestedHart<CONTEXTS>,
+    nested: NestedHart<CONTEXTS, GEILEN>,
     hart: Hart,
     line: heapless::Vec<u8, 256>,
     stats: Stats,
@@ -188,10 +193,13 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, &'static str> {
 
     // L1 gets the hart's hcounteren bits and Sstc; A/D bits of its G-stage are its own to
     // set (Svade), as the virtual menvcfg.ADUE is a fixed platform property.
+    let imsic = lend_imsic(&host);
     let config = NestedConfig {
         sstc: host.has("sstc"),
         svadu: false,
         hcounteren_mask: hw::sticky_bits(0x606, u64::from(u32::MAX)) as u32,
+        aia: imsic.map(|lend| aia_config(lend.host.identities)),
+        geilen: if imsic.is_some() { GEILEN as u32 } else { 0 },
         ..NestedConfig::rv64()
     };
     let guest = machine::Guest {
@@ -203,6 +211,7 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, &'static str> {
         initrd,
         config: &config,
         host_extensions: &host.extensions,
+        imsic: imsic.map(|lend| lend.l1),
     };
     let l1_dtb = guest
         .device_tree()
@@ -214,7 +223,8 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, &'static str> {
     let mut pool = POOL.lock();
     *pool = Pool::new(pool_window);
     let uart = host.uart.map(|(base, size, _)| (base, size.max(0x1000)));
-    let l1_hgatp = build_l1_gstage(&mut pool, ram, uart)?;
+    let map = L1Map { ram, uart, imsic };
+    let l1_hgatp = build_l1_gstage(&mut pool, &map)?;
     drop(pool);
 
     let vmid_bits = (hw::sticky_bits(0x680, 0x3fff << 44) >> 44).count_ones();
@@ -242,7 +252,7 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, &'static str> {
         harts: host.harts.min(bare::MAX_HARTS),
         config,
         shadow,
-        map: L1Map { ram, uart },
+        map,
         l1_hgatp,
         l1_dtb: dtb_gpa,
     });
@@ -304,12 +314,37 @@ impl Bundle {
     }
 }
 
-/// L1's G-stage: its RAM and the UART page, in Sv39x4 under VMID `L1_VMID`.
-fn build_l1_gstage(
-    pool: &mut Pool,
-    ram: L1Ram,
-    uart: Option<(u64, u64)>,
-) -> Result<u64, &'static str> {
+/// The IMSIC pages L1 gets, when the machine has the AIA with enough real guest files
+/// (GEILEN + 1 per hart: hgeie's writable bits count them).
+fn lend_imsic(host: &machine::Host) -> Option<ImsicLend> {
+    let real = host.imsic?;
+    let real_files = hw::sticky_bits(0x607, u64::MAX).count_ones() as usize;
+    (real_files > GEILEN).then_some(ImsicLend {
+        host: real,
+        l1: machine::Imsic {
+            // Its own file and GEILEN guest files per hart.
+            guest_index_bits: (GEILEN + 1).next_power_of_two().trailing_zeros(),
+            ..real
+        },
+        harts: host.harts,
+    })
+}
+
+/// The AIA L1 gets: files of the real ones' size, and the real hvictl, hvien and hviprio
+/// fields, so that the engine can project them onto the hardware.
+fn aia_config(identities: u32) -> AiaConfig {
+    AiaConfig {
+        identities: identities as u16,
+        iid_bits: (hw::sticky_bits(0x609, 0xfff << 16) >> 16).count_ones() as u8,
+        hvien_writable: hw::sticky_bits(0x608, u64::MAX),
+        hviprio_bits: (hw::sticky_bits(0x646, 0xff << 8) >> 8).count_ones() as u8,
+    }
+    .clamped()
+}
+
+/// L1's G-stage, in Sv39x4 under VMID `L1_VMID`: its RAM, the UART page and its IMSIC pages.
+fn build_l1_gstage(pool: &mut Pool, map: &L1Map) -> Result<u64, &'static str> {
+    let (ram, uart) = (map.ram, map.uart);
     let mut fences = gstage::Fences::new();
     let mut table = GStageTable::new(GStageMode::Sv39x4, L1_VMID, pool)
         .map_err(|_| "cannot allocate L1's G-stage root")?;
@@ -335,18 +370,78 @@ fn build_l1_gstage(
             )
             .map_err(|_| "cannot map the UART")?;
     }
+    if let Some(imsic) = map.imsic {
+        for hart in 0..imsic.harts {
+            for file in 0..=GEILEN as u64 {
+                let page = imsic.l1.s_file(hart) + file * 0x1000;
+                let real = imsic.host_page(page).ok_or("an IMSIC page outside L1's")?;
+                table
+                    .map(
+                        pool,
+                        page,
+                        real,
+                        gstage::PageSize::Size4K,
+                        LeafAttrs::new(Perms::R | Perms::W),
+                        &mut fences,
+                    )
+                    .map_err(|_| "cannot map L1's IMSIC pages")?;
+            }
+        }
+    }
     Ok(table.hgatp().encode(gstage::Xlen::Rv64))
+}
+
+/// This hart's real guest files (none without the AIA).
+fn real_files(hartid: usize) -> RealGuestFiles {
+    RealGuestFiles {
+        s_file: machine_info()
+            .map
+            .imsic
+            .map_or(0, |imsic| imsic.host.s_file(hartid)),
+    }
 }
 
 /// Programs this hart for L1 and enters it at `entry` with a0 = hart ID, a1 = `arg`.
 fn enter_l1(hartid: usize, entry: u64, arg: u64) -> ! {
     let machine = machine_info();
-    *VCPUS[hartid].lock() = Some(Vcpu {
+    let mut vcpu = Vcpu {
         nested: NestedHart::new(machine.config, machine.shadow, L1_VMID),
         hart: Hart::default(),
         line: heapless::Vec::new(),
         stats: Stats::default(),
-    });
+    };
+    // With the AIA: L1's own file is real guest file 1 (VGEIN while L1 runs), its guest files
+    // 1..=GEILEN are real files 2..=GEILEN + 1, their pages mapped where L1 sees them.
+    let mut vgein = 0;
+    if machine.map.imsic.is_some() {
+        vgein = 1;
+        let mut pool = POOL.lock();
+        let mut host = HwHost {
+            memory: machine.map.ram,
+            map: &machine.map,
+            pool: &mut pool,
+            hart: &mut vcpu.hart,
+            files: real_files(hartid),
+        };
+        for g in 1..=GEILEN {
+            let real = PhysGuestFile::new(g as u8 + 1).expect("GEILEN + 1 is a file number");
+            let lent = vcpu
+                .nested
+                .prepare_guest_file(g, real, &mut host)
+                .and_then(|()| vcpu.nested.attach_guest_file(g, real, &mut host));
+            if let Err(error) = lent {
+                println!(
+                    "[L0] cannot lend real guest file {} to L1: {error:?}",
+                    g + 1
+                );
+                bare::shutdown(true);
+            }
+        }
+        // Smstateen (when the hart has it): L1 may reach its IMSIC, the AIA CSRs and the
+        // indirect CSRs.
+        let _ = bare::csr::try_write(0x60c, (1 << 63) | (0b111 << 58));
+    }
+    *VCPUS[hartid].lock() = Some(vcpu);
     bare::trap::install(hartid, on_trap);
     hw::enter_l1_csrs(hw::L1Csrs {
         hgatp: machine.l1_hgatp,
@@ -355,7 +450,7 @@ fn enter_l1(hartid: usize, entry: u64, arg: u64) -> ! {
         hedeleg: (1 << 0) | (1 << 3) | (1 << 8) | (1 << 12) | (1 << 13) | (1 << 15),
         // L1's own VS interrupts (its SSI, STI, SEI).
         hideleg: sbi::VSSIP | sbi::VSTIP | (1 << 10),
-        hstatus: HSTATUS_VSXL_64 | HSTATUS_VTSR | HSTATUS_SPV | HSTATUS_SPVP,
+        hstatus: HSTATUS_VSXL_64 | HSTATUS_VTSR | HSTATUS_SPV | HSTATUS_SPVP | vgein << 12,
         henvcfg: if machine.config.sstc { 1 << 63 } else { 0 },
         sstatus_set: SSTATUS_SPP | SSTATUS_FS_INITIAL,
     });
@@ -396,7 +491,7 @@ fn on_trap(frame: &mut TrapFrame) {
         map: &machine.map,
         pool: &mut pool,
         hart: &mut vcpu.hart,
-        files: NoGuestFileHardware,
+        files: real_files(hartid),
     };
     let mut parked = None;
     let mut l1_fence_targets = 0;
@@ -485,7 +580,7 @@ fn on_trap(frame: &mut TrapFrame) {
                 map: &machine.map,
                 pool: &mut pool,
                 hart: &mut vcpu.hart,
-                files: NoGuestFileHardware,
+                files: real_files(hartid),
             },
         );
     }
@@ -595,7 +690,7 @@ fn host_interrupt(
     hartid: usize,
     code: u64,
     in_guest: bool,
-    nested: &mut NestedHart<CONTEXTS>,
+    nested: &mut NestedHart<CONTEXTS, GEILEN>,
     regs: &mut GuestRegs,
     host: &mut HwHost,
 ) -> Option<Outcome> {
@@ -658,7 +753,7 @@ fn print_statistics() {
     let frames = POOL.try_lock().map_or(0, |pool| pool.in_use());
     println!(
         "[L0] memory: engine state {} bytes per L1 hart; {frames} page-table frames in use (4 KiB each, roots 16 KiB)",
-        core::mem::size_of::<NestedHart<CONTEXTS>>(),
+        core::mem::size_of::<NestedHart<CONTEXTS, GEILEN>>(),
     );
     let per_trip = (totals.entries * 10)
         .checked_div(totals.round_trips)

@@ -1,11 +1,12 @@
 //! The SBI that L0 offers L1, through `sbi-dispatch`: TIME, IPI, RFENCE (with the nested
 //! HFENCEs of `nested-core`), HSM, SRST, DBCN, the legacy calls and NACL.
 
-use crate::hw::{self, Hart, L1Ram, Pool};
-use crate::{CONTEXTS, HART_STATE, MAILBOX, MAILBOXES, Mailboxes, START, machine_info};
+use crate::hw::{self, Hart, L1Ram, Pool, RealGuestFiles};
+use crate::machine::Imsic;
+use crate::{CONTEXTS, GEILEN, HART_STATE, MAILBOX, MAILBOXES, Mailboxes, START, machine_info};
 use core::sync::atomic::Ordering;
 use gstage::{HostMapping, L1AddressMap, Perms};
-use nested_core::host::{GuestMemory, Host, HostParts, NoGuestFileHardware, PartsOf};
+use nested_core::host::{GuestMemory, Host, HostParts, PartsOf};
 use nested_core::{GuestRegs, NaclProvider, NestedContext, NestedHart, PendingFences};
 use nested_core::{RemoteHfenceProvider, RfenceContext};
 use sbi_dispatch::{
@@ -23,6 +24,29 @@ const HVIP: u16 = 0x645;
 pub struct L1Map {
     pub ram: L1Ram,
     pub uart: Option<(u64, u64)>,
+    pub imsic: Option<ImsicLend>,
+}
+
+/// The IMSIC pages L1 gets: its supervisor-level file and guest files 1..=GEILEN of each
+/// hart, backed by the real guest files 1..=GEILEN + 1 of the same hart.
+#[derive(Clone, Copy, Debug)]
+pub struct ImsicLend {
+    /// The real IMSIC.
+    pub host: Imsic,
+    /// L1's view of it.
+    pub l1: Imsic,
+    pub harts: usize,
+}
+
+impl ImsicLend {
+    /// The real page behind L1's page at `l1_gpa`, if that is one of L1's IMSIC pages.
+    pub fn host_page(&self, l1_gpa: u64) -> Option<u64> {
+        let offset = l1_gpa.checked_sub(self.l1.base)?;
+        let hart = offset / self.l1.stride();
+        let file = offset % self.l1.stride() / 0x1000;
+        (hart < self.harts as u64 && file <= GEILEN as u64)
+            .then(|| self.host.s_file(hart as usize) + (file + 1) * 0x1000)
+    }
 }
 
 impl L1AddressMap for L1Map {
@@ -52,6 +76,13 @@ impl L1AddressMap for L1Map {
                 perms: Perms::R | Perms::W | Perms::X,
             });
         }
+        if let Some(page) = self.imsic.and_then(|imsic| imsic.host_page(l1_gpa)) {
+            return Some(HostMapping {
+                host_pa: page + (l1_gpa & 0xfff),
+                size_log2: 12,
+                perms: Perms::R | Perms::W,
+            });
+        }
         let (base, size) = self.uart?;
         (l1_gpa >= base && l1_gpa < base + size).then_some(HostMapping {
             host_pa: l1_gpa,
@@ -67,8 +98,8 @@ pub struct HwHost<'a> {
     pub map: &'a L1Map,
     pub pool: &'a mut Pool,
     pub hart: &'a mut Hart,
-    /// No real guest interrupt file is lent to L1 (L0 offers it no AIA).
-    pub files: NoGuestFileHardware,
+    /// The real guest interrupt files lent to L1 (with the AIA).
+    pub files: RealGuestFiles,
 }
 
 impl Host for HwHost<'_> {
@@ -76,7 +107,7 @@ impl Host for HwHost<'_> {
     type Map = L1Map;
     type Pool = Pool;
     type Hart = Hart;
-    type Files = NoGuestFileHardware;
+    type Files = RealGuestFiles;
 
     fn parts(&mut self) -> PartsOf<'_, Self> {
         HostParts {
@@ -92,7 +123,7 @@ impl Host for HwHost<'_> {
 /// The context of one SBI call from L1.
 pub struct Ctx<'a> {
     pub hartid: usize,
-    pub nested: &'a mut NestedHart<CONTEXTS>,
+    pub nested: &'a mut NestedHart<CONTEXTS, GEILEN>,
     pub host: HwHost<'a>,
     pub regs: &'a mut GuestRegs,
     /// L1's console output of this hart, up to its next newline.
@@ -103,15 +134,21 @@ pub struct Ctx<'a> {
     pub l1_fence_targets: u64,
 }
 
-impl<'a> NestedContext<CONTEXTS> for Ctx<'a> {
+impl<'a> NestedContext<CONTEXTS, GEILEN> for Ctx<'a> {
     type Host = HwHost<'a>;
 
-    fn nested(&mut self) -> (&mut NestedHart<CONTEXTS>, &mut HwHost<'a>, &mut GuestRegs) {
+    fn nested(
+        &mut self,
+    ) -> (
+        &mut NestedHart<CONTEXTS, GEILEN>,
+        &mut HwHost<'a>,
+        &mut GuestRegs,
+    ) {
         (self.nested, &mut self.host, self.regs)
     }
 }
 
-impl<'a> RfenceContext<CONTEXTS, MAILBOX> for Ctx<'a> {
+impl<'a> RfenceContext<CONTEXTS, MAILBOX, GEILEN> for Ctx<'a> {
     fn hart_id(&self) -> u32 {
         self.hartid as u32
     }
@@ -405,11 +442,11 @@ pub type L1Dispatcher<'a> = Dispatcher<
     L0,
     L0,
     L0,
-    RemoteHfenceProvider<CONTEXTS, MAILBOX>,
+    RemoteHfenceProvider<CONTEXTS, MAILBOX, GEILEN>,
     L0,
     L0,
     L0,
-    NaclProvider<CONTEXTS>,
+    NaclProvider<CONTEXTS, GEILEN>,
     sbi_dispatch::Absent,
     L0,
 >;

@@ -1,7 +1,7 @@
 //! L0's statistics: entries by world and cause, round trips of L2 through L1, shadow fills.
 
-use crate::CONTEXTS;
 use crate::hw::Hart;
+use crate::{CONTEXTS, GEILEN};
 use bare::println;
 use nested_core::{Event, NestedHart};
 
@@ -66,7 +66,7 @@ impl Stats {
     }
 
     /// Prints this hart's counts.
-    pub fn print(&self, hart: usize, nested: &NestedHart<CONTEXTS>, real: &Hart) {
+    pub fn print(&self, hart: usize, nested: &NestedHart<CONTEXTS, GEILEN>, real: &Hart) {
         for (world, name) in [(0, "L1"), (1, "L2")] {
             let mut line: heapless::String<256> = heapless::String::new();
             let mut total = 0;
