@@ -28,7 +28,7 @@ pub struct Pair {
 const ONE_HART: Machine = Machine { smp: 1, aia: false };
 
 /// The pairs of `cargo xtask test`.
-pub static PAIRS: [Pair; 6] = [
+pub static PAIRS: [Pair; 7] = [
     Pair {
         name: "warl-probe",
         l1: Program::WarlProbe,
@@ -47,8 +47,13 @@ pub static PAIRS: [Pair; 6] = [
     ),
     l1_hv(
         "l1-hv-sv39x4-aia",
-        "gstage=sv39x4",
+        "gstage=sv39x4 aia=on",
         Machine { smp: 1, aia: true },
+    ),
+    l1_hv(
+        "l1-hv-sv48x4-aia-nacl-off",
+        "gstage=sv48x4 aia=on nacl=off",
+        Machine { smp: 2, aia: true },
     ),
 ];
 

@@ -49,6 +49,13 @@ pub mod hstatus {
     pub const SPV: u64 = 1 << 7;
     /// The privilege HLV/HLVX/HSV act with (1: VS).
     pub const SPVP: u64 = 1 << 8;
+    /// The guest interrupt file of VS-mode (bits 17:12; 0: none): its interrupts reach
+    /// hip.VSEIP, and VS-mode's siselect/sireg and stopei reach its registers.
+    pub const VGEIN: u64 = 0x3f << 12;
+    /// VGEIN selecting guest file `guest`.
+    pub const fn vgein(guest: u32) -> u64 {
+        ((guest as u64) << 12) & VGEIN
+    }
     /// Trap VS-mode satp accesses and SFENCE.VMA.
     pub const VTVM: u64 = 1 << 20;
     /// Trap VS-mode WFI.

@@ -93,8 +93,9 @@ impl HartCsrs {
     }
 }
 
-/// Programs this hart for L2 (delegation, counters, G-stage, hstatus) and enters it at the
-/// plan's entry, with a0 = `hartid` and a1 = 0, in VS-mode.
+/// Programs this hart for L2 (delegation, counters, G-stage, hstatus with the guest interrupt
+/// file, if this hart's is L2's) and enters it at the plan's entry, with a0 = `hartid` and
+/// a1 = 0, in VS-mode.
 pub fn run_l2(hartid: usize, plan: &vm::Plan) -> ! {
     if nacl::in_use() {
         nacl::register(hartid);
@@ -119,10 +120,11 @@ pub fn run_l2(hartid: usize, plan: &vm::Plan) -> ! {
         vmid: Some(plan.hgatp.vmid()),
         gpa: None,
     });
+    let guest_file = plan.interrupt_file.filter(|file| file.hart == hartid);
     csrs.modify(
         HCsr::Hstatus,
-        hstatus::SPV | hstatus::SPVP,
-        hstatus::VTSR | hstatus::VTW | hstatus::VTVM,
+        hstatus::SPV | hstatus::SPVP | hstatus::vgein(guest_file.map_or(0, |file| file.guest)),
+        hstatus::VTSR | hstatus::VTW | hstatus::VTVM | hstatus::VGEIN,
     );
     let status = bare::csr::read(csr::SSTATUS).unwrap_or_else(|| fatal!("cannot read sstatus"));
     bare::csr::write(csr::SSTATUS, (status | sstatus::SPP) & !sstatus::SPIE);

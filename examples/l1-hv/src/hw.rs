@@ -1,7 +1,7 @@
 //! The only unsafe code of `l1-hv`: memory it reaches by physical address (its device tree,
-//! its initrd, L2's RAM, the NACL shared memory) and the instructions Rust has no name for
-//! (HFENCE.GVMA, HLV.D, reading sp). L1 runs with satp = Bare: addresses are physical (or
-//! guest-physical when L1 is itself a guest).
+//! its initrd, L2's RAM, the NACL shared memory, an IMSIC interrupt file's register) and the
+//! instructions Rust has no name for (HFENCE.GVMA, HLV.D, reading sp). L1 runs with
+//! satp = Bare: addresses are physical (or guest-physical when L1 is itself a guest).
 
 use core::cell::UnsafeCell;
 use core::ops::Range;
@@ -101,6 +101,33 @@ impl GuestRam {
         // SAFETY: as in `copy`; the address is aligned.
         unsafe { to.write_volatile(value) };
         Ok(())
+    }
+}
+
+/// An IMSIC interrupt file's page (AIA spec, "Incoming MSI Controller", memory region): its
+/// register seteipnum_le at offset 0 makes pending the identity written to it.
+#[derive(Clone, Copy, Debug)]
+pub struct InterruptFilePage(u64);
+
+impl InterruptFilePage {
+    /// The 4 KiB page at `pa`, if it lies inside `imsic`, the region of an IMSIC that the
+    /// device tree names.
+    pub fn within(imsic: &Range<u64>, pa: u64) -> Option<Self> {
+        let inside =
+            pa >= imsic.start && pa.checked_add(0x1000).is_some_and(|end| end <= imsic.end);
+        (inside && pa.is_multiple_of(0x1000)).then_some(InterruptFilePage(pa))
+    }
+
+    /// Its physical address.
+    pub fn pa(self) -> u64 {
+        self.0
+    }
+
+    /// Writes `identity` to seteipnum_le (little-endian, as the register is).
+    pub fn set_pending(self, identity: u32) {
+        // SAFETY: an aligned 32-bit store to a device register (`within` checked the page lies
+        // in an IMSIC's region, which holds no Rust object); it only sets a pending bit.
+        unsafe { (self.0 as *mut u32).write_volatile(identity.to_le()) }
     }
 }
 

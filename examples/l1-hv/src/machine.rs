@@ -1,11 +1,12 @@
 //! What L1 learns from its device tree: its RAM, its harts, its initrd (the `l2-guest` ELF),
-//! the memory it must leave alone, and its command line.
+//! the memory it must leave alone, its command line and (with `aia=on`) its S-level IMSIC.
 
 use core::fmt;
 use core::ops::Range;
 use gstage::GStageMode;
 
 use crate::hw;
+use crate::imsic::{Imsic, ImsicError};
 
 /// The G-stage modes of the command line, by name (`gstage=NAME`).
 const MODES: [(&str, GStageMode); 2] = [
@@ -38,6 +39,8 @@ pub struct Machine {
     pub bootargs: &'static str,
     /// What the command line asks for.
     pub options: Options,
+    /// The S-level IMSIC, when `aia=on` and the machine has one with guest files.
+    pub imsic: Option<Imsic>,
 }
 
 /// L1's command line (see the examples' README).
@@ -47,6 +50,8 @@ pub struct Options {
     pub nacl: bool,
     /// The G-stage mode of L2's table (`gstage=sv39x4`, the default, or `gstage=sv48x4`).
     pub gstage: GStageMode,
+    /// Give L2 a guest interrupt file if the machine has one (`aia=on`; off by default).
+    pub aia: bool,
 }
 
 /// Why the device tree does not describe a machine L1 can use.
@@ -64,6 +69,8 @@ pub enum MachineError {
     TooManyReservations,
     /// A command-line word L1 does not understand.
     BadOption(&'static str),
+    /// The S-level IMSIC is not one L1 can use.
+    Imsic(ImsicError),
 }
 
 impl fmt::Display for MachineError {
@@ -75,6 +82,7 @@ impl fmt::Display for MachineError {
             Self::NoInitrd => write!(f, "no initrd (l2-guest) in /chosen"),
             Self::TooManyReservations => write!(f, "too many reserved memory ranges"),
             Self::BadOption(word) => write!(f, "unknown command-line option {word}"),
+            Self::Imsic(error) => write!(f, "{error}"),
         }
     }
 }
@@ -128,13 +136,20 @@ impl Machine {
             busy.push(range)
                 .map_err(|_| MachineError::TooManyReservations)?;
         }
+        let options = Options::parse(bootargs)?;
+        let imsic = if options.aia {
+            Imsic::find(&fdt).map_err(MachineError::Imsic)?
+        } else {
+            None
+        };
         Ok(Machine {
             ram,
             harts,
             initrd,
             busy,
             bootargs,
-            options: Options::parse(bootargs)?,
+            options,
+            imsic,
         })
     }
 }
@@ -151,6 +166,7 @@ impl Options {
         let mut options = Options {
             nacl: true,
             gstage: GStageMode::Sv39x4,
+            aia: false,
         };
         for word in bootargs.split_ascii_whitespace() {
             match word.split_once('=') {
@@ -159,7 +175,9 @@ impl Options {
                     let mode = MODES.iter().find(|(known, _)| *known == name);
                     options.gstage = mode.ok_or(MachineError::BadOption(word))?.1;
                 }
-                Some(("nacl", _)) => return Err(MachineError::BadOption(word)),
+                Some(("aia", "on")) => options.aia = true,
+                Some(("aia", "off")) => options.aia = false,
+                Some(("nacl" | "aia", _)) => return Err(MachineError::BadOption(word)),
                 _ => {}
             }
         }

@@ -11,6 +11,9 @@
 //!   HFENCE.GVMA, which hart 1's next read must reflect.
 //! - When the SBI below offers NACL (and `nacl=off` does not refuse it), H CSRs and fences go
 //!   through each hart's shared memory with `nacl-shmem` and L2 is entered with sync_sret.
+//! - With `aia=on`, on a machine whose S-level IMSIC has guest files, L2 gets guest interrupt
+//!   file 1 of hart 0 (hstatus.VGEIN = 1, its page mapped at `layout::INTERRUPT_FILE`); L1
+//!   sends it an MSI when L2 asks.
 //!
 //! Lines starting with `L1: ` are what L1 observed and must not depend on where it runs;
 //! lines starting with `[L1] ` describe its environment.
@@ -31,6 +34,7 @@ mod frames;
 mod hart;
 #[allow(unsafe_code)]
 mod hw;
+mod imsic;
 mod machine;
 mod nacl;
 mod sbi;
@@ -78,5 +82,15 @@ fn boot(hartid: usize, dtb: usize) -> ! {
         layout::MAILBOX_VALUE,
         layout::MAILBOX
     );
+    if let Some(file) = plan.interrupt_file {
+        println!(
+            "[L1] IMSIC: guest file {} of hart {} at {:#x}, identities 1..={}",
+            file.guest,
+            file.hart,
+            file.page.pa(),
+            file.identities
+        );
+        println!("L1: guest interrupt file {} for L2", file.guest);
+    }
     hart::run_l2(hartid, &plan)
 }

@@ -1,7 +1,8 @@
 //! The SBI L1 offers L2, plugged into `sbi-dispatch`: TIME (L2's timer interrupt, through
 //! hvip.VSTIP), HSM (a secondary hart stops), SRST, the legacy v0.1 calls (the console among
-//! them) and the test calls of `l2_guest::calls`. BASE is the dispatcher's: with no DBCN
-//! plugged in, probe_extension(DBCN) answers 0 and L2 prints with the legacy putchar.
+//! them) and the test calls of `l2_guest::calls` (an MSI to L2's interrupt file among them).
+//! BASE is the dispatcher's: with no DBCN plugged in, probe_extension(DBCN) answers 0 and L2
+//! prints with the legacy putchar.
 
 use bare::println;
 use l2_guest::calls;
@@ -13,7 +14,8 @@ use spin::Mutex;
 
 use crate::csr::{HCsr, HVIP_VSTIP, hstatus};
 use crate::hart::HartCsrs;
-use crate::{hw, smp, trap};
+use crate::imsic::NoSuchIdentity;
+use crate::{hw, smp, trap, vm};
 
 /// The hart an SBI call comes from.
 pub struct Vcpu {
@@ -215,10 +217,23 @@ impl OtherExtensions<Vcpu> for TestCalls {
             calls::HLV_READ => hlv_read(vcpu, a0),
             calls::REPORT => smp::report(vcpu.hartid, a0, a1),
             calls::WAIT => smp::wait(vcpu.hartid),
+            calls::SEND_MSI => send_msi(a0),
             _ => Err(SbiError::NotSupported),
         }
         .into()
     }
+}
+
+/// Sends `identity` to L2's interrupt file: L1 writes its seteipnum_le by physical address, as
+/// a device would send an MSI.
+fn send_msi(identity: u64) -> SbiResult {
+    let file = vm::interrupt_file().ok_or(SbiError::NotSupported)?;
+    file.send(identity).map_err(|NoSuchIdentity(identity)| {
+        println!("L1: L2's interrupt file has no identity {identity}");
+        SbiError::InvalidParam
+    })?;
+    println!("L1: sent MSI {identity} to L2's interrupt file");
+    Ok(0)
 }
 
 /// Reads L2's doubleword at `gpa` with HLV.D, as L2's supervisor would (hstatus.SPVP = 1,

@@ -1,18 +1,20 @@
 //! L2's machine: its RAM in a free range of L1's, the `l2-guest` image loaded there, and its
 //! G-stage table (VMID 1) written with `gstage`, which maps L2's RAM but one page, left for
-//! L2's first touch. One more page of L1's waits to take `MOVED_PAGE`'s place.
+//! L2's first touch. One more page of L1's waits to take `MOVED_PAGE`'s place. On an AIA
+//! machine (with `aia=on`) the table also maps a guest interrupt file, L2's own.
 
 use core::cell::Cell;
 use core::fmt;
 use gstage::{Fences, GStageTable, HfenceGvma, Hgatp, LeafAttrs, PageSize, Perms, WriteError};
 use l2_guest::layout::{
-    LAZY_PAGE, MAILBOX, MAILBOX_VALUE, MOVED_AFTER, MOVED_BEFORE, MOVED_PAGE, PAGE, RAM_BASE,
-    RAM_SIZE,
+    HAS_INTERRUPT_FILE, INTERRUPT_FILE, INTERRUPT_FILE_FLAG, LAZY_PAGE, MAILBOX, MAILBOX_VALUE,
+    MOVED_AFTER, MOVED_BEFORE, MOVED_PAGE, PAGE, RAM_BASE, RAM_SIZE,
 };
 use spin::Mutex;
 
 use crate::frames::FRAMES;
 use crate::hw::{self, GuestRam, OutsideRam};
+use crate::imsic::{GuestFile, ImsicError};
 use crate::machine::Machine;
 
 /// L2's VMID.
@@ -21,6 +23,11 @@ const VMID: u16 = 1;
 const SUPERPAGE: u64 = 2 << 20;
 /// Every leaf of L2's table: ordinary memory, readable, writable, executable.
 const RWX: LeafAttrs = LeafAttrs::new(Perms::R.union(Perms::W).union(Perms::X));
+/// The leaf of L2's interrupt file: readable and writable, not executable; its memory type is
+/// the PMA's (I/O).
+const DEVICE: LeafAttrs = LeafAttrs::new(Perms::R.union(Perms::W));
+/// L2's interrupt file: guest file 1 of hart 0, the hart L2's boot hart runs on.
+const L2_FILE: (usize, u32) = (0, 1);
 
 /// What a hart needs to enter L2.
 #[derive(Clone, Copy, Debug)]
@@ -29,13 +36,16 @@ pub struct Plan {
     pub entry: u64,
     /// The hgatp of L2's table.
     pub hgatp: Hgatp,
+    /// L2's interrupt file, if it has one.
+    pub interrupt_file: Option<GuestFile>,
 }
 
-/// L2's memory and table.
+/// L2's memory, table and interrupt file.
 struct Vm {
     ram: GuestRam,
     table: GStageTable,
     entry: u64,
+    interrupt_file: Option<GuestFile>,
 }
 
 static VM: Mutex<Option<Vm>> = Mutex::new(None);
@@ -55,6 +65,8 @@ pub enum VmError {
     NotMapped(u64),
     /// The machine was not built yet.
     NotBuilt,
+    /// The machine's IMSIC has no interrupt file for L2.
+    Imsic(ImsicError),
 }
 
 impl From<OutsideRam> for VmError {
@@ -78,12 +90,14 @@ impl fmt::Display for VmError {
             Self::Table(error) => write!(f, "the G-stage writer refused: {error:?}"),
             Self::NotMapped(gpa) => write!(f, "L2 touched unmapped GPA {gpa:#x}"),
             Self::NotBuilt => write!(f, "L2's machine is not built"),
+            Self::Imsic(error) => write!(f, "{error}"),
         }
     }
 }
 
 /// Builds L2's machine: claims its RAM (and the spare page), loads `l2-guest`, writes the
-/// table, and writes `MAILBOX_VALUE` and `MOVED_BEFORE` through L2's own mapping.
+/// table (with L2's interrupt file, when the machine has an IMSIC), and writes `MAILBOX_VALUE`,
+/// `MOVED_BEFORE` and the interrupt-file flag through L2's own mapping.
 pub fn create(machine: &Machine) -> Result<Plan, VmError> {
     let ram = GuestRam::claim(&machine.ram, &machine.busy, RAM_SIZE + PAGE, SUPERPAGE)
         .ok_or(VmError::NoRoom)?;
@@ -99,15 +113,42 @@ pub fn create(machine: &Machine) -> Result<Plan, VmError> {
     let rest = hole + PAGE;
     let (gpa, pa) = (RAM_BASE + rest, ram.base() + rest);
     table.map_range(&mut *pool, gpa, pa, RAM_SIZE - rest, RWX, &mut fences)?;
-    for (gpa, value) in [(MAILBOX, MAILBOX_VALUE), (MOVED_PAGE, MOVED_BEFORE)] {
+    let interrupt_file = match &machine.imsic {
+        Some(imsic) => Some(
+            imsic
+                .guest_file(L2_FILE.0, L2_FILE.1)
+                .map_err(VmError::Imsic)?,
+        ),
+        None => None,
+    };
+    if let Some(file) = interrupt_file {
+        let pa = file.page.pa();
+        table.map(
+            &mut *pool,
+            INTERRUPT_FILE,
+            pa,
+            PageSize::Size4K,
+            DEVICE,
+            &mut fences,
+        )?;
+    }
+    let flag = interrupt_file.map(|_| (INTERRUPT_FILE_FLAG, HAS_INTERRUPT_FILE));
+    let notes = [(MAILBOX, MAILBOX_VALUE), (MOVED_PAGE, MOVED_BEFORE)];
+    for (gpa, value) in notes.into_iter().chain(flag) {
         let leaf = table.lookup(&*pool, gpa).ok_or(VmError::NotMapped(gpa))?;
         ram.write_u64(leaf.pa_of(gpa), value)?;
     }
     let plan = Plan {
         entry,
         hgatp: table.hgatp(),
+        interrupt_file,
     };
-    *vm = Some(Vm { ram, table, entry });
+    *vm = Some(Vm {
+        ram,
+        table,
+        entry,
+        interrupt_file,
+    });
     Ok(plan)
 }
 
@@ -135,7 +176,13 @@ pub fn plan() -> Result<Plan, VmError> {
     Ok(Plan {
         entry: vm.entry,
         hgatp: vm.table.hgatp(),
+        interrupt_file: vm.interrupt_file,
     })
+}
+
+/// L2's interrupt file, if it has one.
+pub fn interrupt_file() -> Option<GuestFile> {
+    VM.lock().as_ref().and_then(|vm| vm.interrupt_file)
 }
 
 /// What a guest-page fault at a mapped address asks for.

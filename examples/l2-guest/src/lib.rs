@@ -1,6 +1,7 @@
-//! What `l2-guest` and its hypervisor `l1-hv` agree on: L2's guest-physical memory map and the
-//! test calls `l1-hv` offers. The guest program itself is `main.rs`; `l1-hv` depends on this
-//! library so that both sides name every address and call from one place.
+//! What `l2-guest` and its hypervisor `l1-hv` agree on: L2's guest-physical memory map (its
+//! interrupt file among it, on an AIA machine) and the test calls `l1-hv` offers. The guest
+//! program itself is `main.rs`; `l1-hv` depends on this library so that both sides name every
+//! address and call from one place.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -31,6 +32,14 @@ pub mod layout {
     pub const MOVED_BEFORE: u64 = 0xb0b0_0000_0000_0001;
     /// Its first doubleword after the move.
     pub const MOVED_AFTER: u64 = 0xa0a0_0000_0000_0002;
+    /// The doubleword L1 sets to `HAS_INTERRUPT_FILE` when L2 has an interrupt file (it
+    /// stays 0 otherwise, as L1 zeroes L2's RAM).
+    pub const INTERRUPT_FILE_FLAG: u64 = MAILBOX + 16;
+    /// What L1 writes there when L2 has an interrupt file.
+    pub const HAS_INTERRUPT_FILE: u64 = 1;
+    /// L2's IMSIC interrupt file, when it has one: the page of a guest interrupt file of L1's
+    /// machine, mapped as device memory (AIA spec, "Incoming MSI Controller", memory region).
+    pub const INTERRUPT_FILE: u64 = 0x2800_0000;
 }
 
 /// The test calls of `l1-hv`: an extension in the experimental range of SBI extension IDs
@@ -44,4 +53,7 @@ pub mod calls {
     pub const REPORT: u64 = 1;
     /// Returns once L1 has done what the caller waits for (for hart 1: moving `MOVED_PAGE`).
     pub const WAIT: u64 = 2;
+    /// a0 = identity: L1 writes it to the seteipnum_le register of L2's interrupt file, an MSI
+    /// sent by L1 (not supported when L2 has no interrupt file).
+    pub const SEND_MSI: u64 = 3;
 }

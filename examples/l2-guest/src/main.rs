@@ -1,8 +1,10 @@
 //! `l2-guest`: the guest of `l1-hv`, in VS-mode with vsatp = Bare (so its addresses are
 //! guest-physical). Its boot hart writes and reads back a few pages (one of them mapped by L1
 //! only on first touch), prints the value L1 left in its mailbox, takes the timer interrupt L1
-//! injects for `set_timer(0)`, stores a value for L1 to read with HLV.D and shuts down. Hart 1
-//! reads a page, reports it, waits while L1 moves that page and reports it again.
+//! injects for `set_timer(0)`, and, when L1 gave it an interrupt file, takes two external
+//! interrupts from it: one it sends itself, one it asks L1 to send. It then stores a value for
+//! L1 to read with HLV.D and shuts down. Hart 1 reads a page, reports it, waits while L1 moves
+//! that page and reports it again.
 //!
 //! It prints with the legacy console putchar: L1 offers no DBCN and copies no memory for it.
 #![no_std]
@@ -11,10 +13,11 @@
 
 #[allow(unsafe_code)]
 mod hw;
+mod imsic;
 
 use bare::trap::{self, TrapFrame};
 use bare::{csr, println, sbi};
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use l2_guest::{calls, layout};
 
 bare::entry!(main);
@@ -32,13 +35,23 @@ mod sstatus {
 
 /// sie.STIE, the supervisor timer interrupt enable.
 const STIE: u64 = 1 << 5;
+/// sie.SEIE, the supervisor external interrupt enable.
+const SEIE: u64 = 1 << 9;
 /// scause of the supervisor timer interrupt.
 const TIMER_INTERRUPT: u64 = (1 << 63) | 5;
+/// scause of the supervisor external interrupt.
+const EXTERNAL_INTERRUPT: u64 = (1 << 63) | 9;
+/// The identity L2 makes pending in its interrupt file itself.
+const OWN_IDENTITY: u64 = 5;
+/// The identity L2 asks L1 to send its interrupt file.
+const L1_IDENTITY: u64 = 6;
 /// Mixed into each touched page's address to make the value written there.
 const PATTERN: u64 = 0x5a5a_0000_0000_0000;
 
 /// Set by the trap handler when the timer interrupt came.
 static TIMER_TAKEN: AtomicBool = AtomicBool::new(false);
+/// The identity the trap handler claimed from the interrupt file (0: none yet).
+static CLAIMED: AtomicU64 = AtomicU64::new(0);
 
 fn main(hartid: usize, _dtb: usize) -> ! {
     bare::console::use_legacy();
@@ -81,9 +94,12 @@ fn touch_pages() {
 extern "C" fn timer_and_handoff() -> ! {
     write(SIE, read(SIE) | STIE);
     sbi::set_timer(0);
-    wait_for_timer();
+    wait_until(|| TIMER_TAKEN.load(Ordering::Acquire));
     println!("L2: timer interrupt taken");
     sbi::set_timer(u64::MAX);
+    if hw::has_interrupt_file() {
+        external_interrupts();
+    }
     hw::write(layout::HANDOFF, layout::HANDOFF_VALUE);
     match test_call(calls::HLV_READ, layout::HANDOFF, 0) {
         (0, value) if value == layout::HANDOFF_VALUE => {
@@ -97,10 +113,37 @@ extern "C" fn timer_and_handoff() -> ! {
     }
 }
 
-/// Waits for the timer interrupt. sstatus.SIE opens only after WFI: an interrupt taken
-/// between the check and WFI would leave WFI waiting for one that already came.
-fn wait_for_timer() {
-    while !TIMER_TAKEN.load(Ordering::Acquire) {
+/// Takes an interrupt from its own interrupt file: one it makes pending itself, then one L1
+/// sends (an MSI from L1, through L1's own mapping of the file).
+fn external_interrupts() {
+    imsic::deliver(&[OWN_IDENTITY, L1_IDENTITY]);
+    write(SIE, read(SIE) | SEIE);
+    hw::set_pending(OWN_IDENTITY as u32);
+    expect_external(OWN_IDENTITY);
+    println!("L2: external interrupt {OWN_IDENTITY} from its interrupt file");
+    let (error, _) = test_call(calls::SEND_MSI, L1_IDENTITY, 0);
+    if error != 0 {
+        println!("L2: L1 did not send identity {L1_IDENTITY} (SBI error {error})");
+        bare::shutdown(true)
+    }
+    expect_external(L1_IDENTITY);
+    println!("L2: external interrupt {L1_IDENTITY} sent by L1");
+}
+
+/// Waits for the trap handler to claim an external interrupt, which must be `identity`.
+fn expect_external(identity: u64) {
+    wait_until(|| CLAIMED.load(Ordering::Acquire) != 0);
+    let claimed = CLAIMED.swap(0, Ordering::AcqRel);
+    if claimed != identity {
+        println!("L2: external interrupt {claimed}, not {identity}");
+        bare::shutdown(true)
+    }
+}
+
+/// Waits for an interrupt's handler to make `done` true. sstatus.SIE opens only after WFI: an
+/// interrupt taken between the check and WFI would leave WFI waiting for one that already came.
+fn wait_until(done: impl Fn() -> bool) {
+    while !done() {
         bare::wfi();
         let status = read(SSTATUS);
         write(SSTATUS, status | sstatus::SIE);
@@ -115,6 +158,7 @@ fn on_trap(_frame: &mut TrapFrame) {
             write(SIE, read(SIE) & !STIE);
             TIMER_TAKEN.store(true, Ordering::Release);
         }
+        Some(EXTERNAL_INTERRUPT) => CLAIMED.store(imsic::claim(), Ordering::Release),
         scause => {
             println!("L2: unexpected trap, scause {scause:#x?}");
             bare::shutdown(true)
