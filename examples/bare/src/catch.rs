@@ -47,26 +47,40 @@ pub fn guarded<R>(f: impl FnOnce() -> R) -> R {
     result
 }
 
-/// HLVX.WU at guest virtual address `va` (with the current hstatus.SPVP): the instruction
-/// word, or the exception code the fetch raised.
+/// A hypervisor load `insn` (with the current hstatus.SPVP) at guest address `va`: the value,
+/// or the exception code the access raised.
+macro_rules! hypervisor_load {
+    ($insn:literal, $va:expr) => {
+        guarded(|| {
+            let (value, fault): (u64, u64);
+            // SAFETY: a hypervisor load, which writes no memory; a fault is caught and
+            // reported in t6.
+            unsafe {
+                core::arch::asm!(
+                    ".option push",
+                    ".option arch, +h",
+                    concat!($insn, " {v}, ({a})"),
+                    ".option pop",
+                    v = out(reg) value,
+                    a = in(reg) $va,
+                    inout("t6") 0u64 => fault,
+                );
+            }
+            match fault {
+                0 => Ok(value),
+                code => Err(code - 1),
+            }
+        })
+    };
+}
+
+/// HLVX.WU at guest virtual address `va`: the instruction word, or the exception code the
+/// fetch raised.
 pub fn hlvx_wu(va: u64) -> Result<u32, u64> {
-    guarded(|| {
-        let (value, fault): (u64, u64);
-        // SAFETY: a hypervisor load; a fault is caught and reported in t6.
-        unsafe {
-            core::arch::asm!(
-                ".option push",
-                ".option arch, +h",
-                "hlvx.wu {v}, ({a})",
-                ".option pop",
-                v = out(reg) value,
-                a = in(reg) va,
-                inout("t6") 0u64 => fault,
-            );
-        }
-        match fault {
-            0 => Ok(value as u32),
-            code => Err(code - 1),
-        }
-    })
+    hypervisor_load!("hlvx.wu", va).map(|word| word as u32)
+}
+
+/// HLV.D at guest address `va`: the doubleword, or the exception code of the fault.
+pub fn hlv_d(va: u64) -> Result<u64, u64> {
+    hypervisor_load!("hlv.d", va)
 }

@@ -241,28 +241,3 @@ pub fn hfence_gvma(fence: HfenceGvma) {
         }
     }
 }
-
-/// HLV.D at guest address `gva` (with the current hstatus.SPVP): the doubleword, or the
-/// exception code of the fault. A fault rewrites hstatus (SPV, GVA); the caller restores it.
-pub fn hlv_d(gva: u64) -> Result<u64, u64> {
-    bare::catch::guarded(|| {
-        let (value, fault): (u64, u64);
-        // SAFETY: a hypervisor load, which changes no memory; a fault is caught and reported
-        // in t6 by bare's catcher.
-        unsafe {
-            core::arch::asm!(
-                ".option push",
-                ".option arch, +h",
-                "hlv.d {value}, ({gva})",
-                ".option pop",
-                value = out(reg) value,
-                gva = in(reg) gva,
-                inout("t6") 0u64 => fault,
-            );
-        }
-        match fault {
-            0 => Ok(value),
-            code => Err(code - 1),
-        }
-    })
-}

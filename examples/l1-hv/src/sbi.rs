@@ -15,7 +15,7 @@ use spin::Mutex;
 use crate::csr::{HCsr, HVIP_VSTIP, hstatus};
 use crate::hart::HartCsrs;
 use crate::imsic::NoSuchIdentity;
-use crate::{hw, smp, trap, vm};
+use crate::{smp, trap, vm};
 
 /// The hart an SBI call comes from.
 pub struct Vcpu {
@@ -244,7 +244,7 @@ fn hlv_read(vcpu: &mut Vcpu, gpa: u64) -> SbiResult {
         vcpu.csrs.write(HCsr::Hstatus, status | hstatus::SPVP);
         vcpu.csrs.sync(HCsr::Hstatus);
     }
-    match hw::hlv_d(gpa) {
+    match bare::catch::hlv_d(gpa) {
         Ok(value) => {
             println!("L1: HLV.D read {value:#018x} at L2 GPA {gpa:#x}");
             Ok(value)
