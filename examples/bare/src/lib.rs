@@ -10,6 +10,7 @@ pub mod catch;
 pub mod console;
 pub mod csr;
 pub mod entry;
+pub mod fence;
 pub mod image;
 pub mod sbi;
 pub mod trap;

@@ -97,6 +97,21 @@ pub fn remote_hfence_gvma_vmid(
     .0
 }
 
+/// RFENCE remote_hfence_gvma (every VMID) on the harts of (`mask`, `base`).
+pub fn remote_hfence_gvma(mask: usize, base: usize, gpa: usize, size: usize) -> isize {
+    call(
+        rfnc::EID_RFNC,
+        rfnc::REMOTE_HFENCE_GVMA,
+        [mask, base, gpa, size, 0, 0],
+    )
+    .0
+}
+
+/// NACL sync_sret: returns (the SBI error) only on failure.
+pub fn nacl_sync_sret() -> isize {
+    call(nacl::EID_NACL, nacl::SYNC_SRET, [0; 6]).0
+}
+
 /// NACL probe_feature.
 pub fn nacl_probe_feature(feature: usize) -> usize {
     call(

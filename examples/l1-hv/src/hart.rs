@@ -7,7 +7,7 @@ use gstage::{HfenceGvma, Hgatp, Xlen};
 use nacl_shmem::Consumer;
 
 use crate::csr::{self, HCOUNTEREN_TM, HCsr, hedeleg, hideleg, hstatus, sstatus};
-use crate::hw::{self, NaclShmem};
+use crate::hw::NaclShmem;
 use crate::{nacl, vm};
 
 /// Where a hart's H CSR accesses and G-stage fences go.
@@ -67,7 +67,7 @@ impl HartCsrs {
     /// Orders this hart's G-stage translations after a change of L2's table.
     pub fn fence(&mut self, fence: HfenceGvma) {
         match self {
-            Self::Direct => hw::hfence_gvma(fence),
+            Self::Direct => bare::fence::hfence_gvma(fence.vmid, fence.gpa),
             Self::Nacl(shmem) => nacl::hfence_gvma(shmem, fence),
         }
     }

@@ -7,7 +7,6 @@ use core::cell::UnsafeCell;
 use core::ops::Range;
 use core::sync::atomic::{AtomicBool, Ordering, fence};
 use fdt::{Fdt, FdtError};
-use gstage::HfenceGvma;
 use nacl_shmem::{AccessError, WordAccess, Xlen};
 
 /// The device tree at `addr`.
@@ -199,45 +198,5 @@ impl WordAccess for NaclShmem {
     fn write_word_release(&mut self, offset: usize, value: u64) -> Result<(), AccessError> {
         fence(Ordering::Release);
         self.write_word(offset, value)
-    }
-}
-
-/// HFENCE.GVMA: `None` operands are x0 (every VMID, every address).
-pub fn hfence_gvma(fence: HfenceGvma) {
-    let gpa = fence.gpa.map(|gpa| gpa >> 2);
-    let vmid = fence.vmid.map(u64::from);
-    // SAFETY: a fence changes no state Rust relies on; not `nomem`, so the page-table writes
-    // before it are done first.
-    unsafe {
-        match (gpa, vmid) {
-            (Some(gpa), Some(vmid)) => core::arch::asm!(
-                ".option push",
-                ".option arch, +h",
-                "hfence.gvma {gpa}, {vmid}",
-                ".option pop",
-                gpa = in(reg) gpa,
-                vmid = in(reg) vmid,
-            ),
-            (Some(gpa), None) => core::arch::asm!(
-                ".option push",
-                ".option arch, +h",
-                "hfence.gvma {gpa}, zero",
-                ".option pop",
-                gpa = in(reg) gpa,
-            ),
-            (None, Some(vmid)) => core::arch::asm!(
-                ".option push",
-                ".option arch, +h",
-                "hfence.gvma zero, {vmid}",
-                ".option pop",
-                vmid = in(reg) vmid,
-            ),
-            (None, None) => core::arch::asm!(
-                ".option push",
-                ".option arch, +h",
-                "hfence.gvma zero, zero",
-                ".option pop",
-            ),
-        }
     }
 }

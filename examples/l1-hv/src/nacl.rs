@@ -11,10 +11,10 @@ use gstage::HfenceGvma;
 use nacl_shmem::Consumer;
 use nacl_shmem::hfence::{HfenceRequest, PageRange};
 use sbi_spec::binary::{Error as SbiError, SbiRet};
-use sbi_spec::nacl::{EID_NACL, SYNC_SRET, feature_id};
+use sbi_spec::nacl::{EID_NACL, feature_id};
 
 use crate::csr;
-use crate::hw::{self, NaclShmem};
+use crate::hw::NaclShmem;
 
 /// Whether the harts use NACL; decided once, on the boot hart, before any hart enters L2.
 static IN_USE: AtomicBool = AtomicBool::new(false);
@@ -81,26 +81,19 @@ pub fn register(hartid: usize) {
     }
 }
 
-/// Performs `fence` through the HFENCE entries: queued, then synced at once. A fence that
-/// cannot be queued is done with the instruction itself, which L0 emulates.
+/// Queues `fence` in the HFENCE entries; the sync_sret that next enters L2 performs it (the
+/// hart runs no L2 before). A fence that cannot be queued is done with the instruction
+/// itself, which L0 emulates.
 pub fn hfence_gvma(shmem: &mut Consumer<NaclShmem>, fence: HfenceGvma) {
-    let request = request(fence);
     let sync_all = || sbi_result(bare::sbi::nacl_sync_hfence(usize::MAX));
-    match shmem.queue_hfence(&request, sync_all) {
-        Ok(entry) => {
-            if let Err(error) = sbi_result(bare::sbi::nacl_sync_hfence(entry)) {
-                fatal!("NACL sync_hfence of {request:?} failed: {error:?}")
-            }
-        }
-        Err(_) => hw::hfence_gvma(fence),
+    if shmem.queue_hfence(&request(fence), sync_all).is_err() {
+        bare::fence::hfence_gvma(fence.vmid, fence.gpa);
     }
 }
 
 /// The HFENCE entry that does what `fence` does (a GPA fence covers its 4 KiB page).
 fn request(fence: HfenceGvma) -> HfenceRequest {
-    let page = fence
-        .gpa
-        .and_then(|gpa| PageRange::covering(gpa & !0xfff, 0x1000).ok());
+    let page = fence.gpa.and_then(|gpa| PageRange::covering(gpa, 1).ok());
     match (fence.vmid, page) {
         (Some(vmid), Some(range)) => HfenceRequest::GvmaVmid { vmid, range },
         (Some(vmid), None) => HfenceRequest::GvmaVmidAll { vmid },
@@ -117,7 +110,7 @@ pub fn sync_sret(shmem: &mut Consumer<NaclShmem>, x: &[u64; 32], pc: u64) -> ! {
         fatal!("NACL SRET context not written: {error:?}")
     }
     bare::csr::write(csr::SEPC, pc);
-    let (error, _) = bare::sbi::call(EID_NACL, SYNC_SRET, [0; 6]);
+    let error = bare::sbi::nacl_sync_sret();
     fatal!("NACL sync_sret failed (SBI error {error})")
 }
 

@@ -10,7 +10,6 @@ use gstage::HfenceGvma;
 use l2_guest::layout::{MOVED_AFTER, MOVED_BEFORE, MOVED_PAGE, PAGE};
 use sbi_dispatch::{SbiError, SbiResult};
 use sbi_spec::hsm::hart_state;
-use sbi_spec::rfnc::{EID_RFNC, REMOTE_HFENCE_GVMA};
 
 use crate::hart::{self, HartCsrs};
 use crate::vm;
@@ -93,7 +92,10 @@ pub fn hand_over(hartid: usize, dtb: usize) -> ! {
 
 /// Stops this hart (HSM hart_stop), L2's part on it being over.
 pub fn stop(hartid: usize) -> ! {
-    if hartid == SECOND && progress() == Progress::Released {
+    if hartid == SECOND {
+        if progress() != Progress::Released {
+            fatal!("L2 stopped hart {hartid} before the remote-fence test ended")
+        }
         advance(Progress::Stopped);
     }
     let error = bare::sbi::hart_stop();
@@ -156,13 +158,16 @@ fn remote_hfence(hart: usize, fence: HfenceGvma) -> isize {
     let mask = 1 << hart;
     match fence.vmid {
         Some(vmid) => bare::sbi::remote_hfence_gvma_vmid(mask, 0, start, size, vmid.into()),
-        None => bare::sbi::call(EID_RFNC, REMOTE_HFENCE_GVMA, [mask, 0, start, size, 0, 0]).0,
+        None => bare::sbi::remote_hfence_gvma(mask, 0, start, size),
     }
 }
 
 /// REPORT from L2: what hart `hartid` read at `gpa`. Before the move it must be
 /// `MOVED_BEFORE`, after it `MOVED_AFTER`; the old value then means a stale translation.
 pub fn report(hartid: usize, gpa: u64, value: u64) -> SbiResult {
+    if hartid != SECOND || gpa != MOVED_PAGE {
+        return Err(SbiError::InvalidParam);
+    }
     println!("L1: hart {hartid} read {value:#018x} at L2 GPA {gpa:#x}");
     let expected = if progress() == Progress::Released {
         MOVED_AFTER
@@ -182,7 +187,7 @@ pub fn report(hartid: usize, gpa: u64, value: u64) -> SbiResult {
 
 /// WAIT from L2 on hart 1: returns once hart 0 has moved the page and fenced.
 pub fn wait(hartid: usize) -> SbiResult {
-    if hartid != SECOND {
+    if hartid != SECOND || progress() != Progress::Running {
         return Err(SbiError::Denied);
     }
     advance(Progress::Waiting);

@@ -50,9 +50,9 @@ pub fn on_trap(frame: &mut TrapFrame) {
     };
     match read(csr::SCAUSE) {
         scause::ECALL_FROM_VS => ecall(&mut vcpu, frame),
-        scause::INSTRUCTION_GUEST_PAGE_FAULT
+        cause @ (scause::INSTRUCTION_GUEST_PAGE_FAULT
         | scause::LOAD_GUEST_PAGE_FAULT
-        | scause::STORE_GUEST_PAGE_FAULT => guest_page_fault(&mut vcpu),
+        | scause::STORE_GUEST_PAGE_FAULT) => guest_page_fault(&mut vcpu, cause),
         cause => fatal!(
             "unexpected trap from L2 on hart {hartid}: scause {cause:#x}, sepc {:#x}",
             frame.pc
@@ -86,18 +86,23 @@ fn ecall(vcpu: &mut Vcpu, frame: &mut TrapFrame) {
 
 /// A guest-page fault: the first touch of the lazy page maps it; a fault at a page already
 /// mapped was a stale translation, which a fence removes.
-fn guest_page_fault(vcpu: &mut Vcpu) {
+fn guest_page_fault(vcpu: &mut Vcpu, cause: u64) {
     count(&STATS.guest_page_faults);
     let htval = vcpu.csrs.read(HCsr::Htval);
     let stval = read(csr::STVAL);
-    // htval holds the GPA shifted right by 2, or 0 where the hart does not say; L2 runs with
-    // vsatp = Bare, so the guest virtual address in stval is that GPA too.
-    let gpa = if htval == 0 {
+    // htval holds the GPA shifted right by 2, or 0 where the hart does not say; then the
+    // guest virtual address in stval is that GPA, as long as L2 runs with vsatp = Bare.
+    let gpa = if htval != 0 {
+        (htval << 2) | (stval & 3)
+    } else if vcpu.csrs.read(HCsr::Vsatp) == 0 {
         stval
     } else {
-        (htval << 2) | (stval & 3)
+        fatal!(
+            "a guest-page fault without htval while L2 translates (hart {})",
+            vcpu.hartid
+        )
     };
-    let fences = match vm::guest_page_fault(gpa) {
+    let fences = match vm::guest_page_fault(cause, gpa) {
         Ok(vm::Fault::Mapped(page, fences)) => {
             println!("L1: lazily mapped L2 page {page:#x}");
             fences
@@ -113,13 +118,14 @@ fn guest_page_fault(vcpu: &mut Vcpu) {
 /// L2 shut down. After the boot hart's shutdown, with two harts, the remote-fence test runs
 /// on hart 1; then L1 reports what it saw and stops the machine.
 fn l2_ended(hartid: usize, reason: ResetReason) -> ! {
+    if hartid != 0 {
+        fatal!("L2 reset the system from hart {hartid}, not its boot hart")
+    }
     if reason != ResetReason::NoReason {
         println!("L1: L2 shut down on hart {hartid} reporting {reason:?}");
         bare::shutdown(true)
     }
-    if hartid == 0 {
-        smp::remote_fence_test();
-    }
+    smp::remote_fence_test();
     println!(
         "L1: L2 stopped (round trips: {})",
         total(&STATS.round_trips)

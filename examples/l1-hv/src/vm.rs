@@ -63,6 +63,8 @@ pub enum VmError {
     Table(WriteError),
     /// L2 touched a guest-physical address L1 does not map.
     NotMapped(u64),
+    /// L2's access is one L1's mapping of the page does not allow.
+    Denied(u64),
     /// The machine was not built yet.
     NotBuilt,
     /// The machine's IMSIC has no interrupt file for L2.
@@ -89,6 +91,7 @@ impl fmt::Display for VmError {
             Self::OutsideRam(address) => write!(f, "{address:#x} is outside L2's RAM"),
             Self::Table(error) => write!(f, "the G-stage writer refused: {error:?}"),
             Self::NotMapped(gpa) => write!(f, "L2 touched unmapped GPA {gpa:#x}"),
+            Self::Denied(gpa) => write!(f, "L2's access to GPA {gpa:#x} is not allowed"),
             Self::NotBuilt => write!(f, "L2's machine is not built"),
             Self::Imsic(error) => write!(f, "{error}"),
         }
@@ -194,8 +197,9 @@ pub enum Fault {
     Stale(Fences),
 }
 
-/// Handles L2's guest-page fault at `gpa`: maps the lazy page, or finds a stale translation.
-pub fn guest_page_fault(gpa: u64) -> Result<Fault, VmError> {
+/// Handles L2's guest-page fault (exception `cause`: 20 fetch, 21 load, 23 store) at `gpa`:
+/// maps the lazy page, or finds a stale translation (the mapping allows the access).
+pub fn guest_page_fault(cause: u64, gpa: u64) -> Result<Fault, VmError> {
     let mut vm = VM.lock();
     let vm = vm.as_mut().ok_or(VmError::NotBuilt)?;
     let mut pool = FRAMES.lock();
@@ -207,8 +211,17 @@ pub fn guest_page_fault(gpa: u64) -> Result<Fault, VmError> {
         vmid: Some(VMID),
         gpa: Some(page),
     });
-    if vm.table.lookup(&*pool, page).is_some() {
-        return Ok(Fault::Stale(fences));
+    if let Some(leaf) = vm.table.lookup(&*pool, page) {
+        let needed = match cause {
+            20 => Perms::X,
+            21 => Perms::R,
+            _ => Perms::W,
+        };
+        return if leaf.pte.perms().contains(needed) {
+            Ok(Fault::Stale(fences))
+        } else {
+            Err(VmError::Denied(gpa))
+        };
     }
     if page != LAZY_PAGE {
         return Err(VmError::NotMapped(gpa));

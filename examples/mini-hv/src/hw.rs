@@ -207,7 +207,7 @@ impl PhysicalHart for Hart {
 
     fn hfence_gvma(&mut self, vmid: Option<u16>, gpa: Option<u64>) {
         self.fences += 1;
-        hfence_gvma(vmid, gpa);
+        bare::fence::hfence_gvma(vmid, gpa);
     }
 
     fn hfence_vvma(&mut self, vmid: u16, asid: Option<u16>, va: Option<u64>) {
@@ -216,7 +216,7 @@ impl PhysicalHart for Hart {
         let hgatp = bare::csr::read(0x680).unwrap_or(0);
         let vmid_field = 0x3fff_u64 << 44;
         bare::csr::write(0x680, (hgatp & !vmid_field) | (u64::from(vmid) << 44));
-        hfence_vvma(asid, va);
+        bare::fence::hfence_vvma(asid, va);
         bare::csr::write(0x680, hgatp);
     }
 
@@ -229,58 +229,10 @@ impl PhysicalHart for Hart {
     }
 }
 
-/// HFENCE.GVMA with x0 for each absent operand (`gpa` unshifted).
-pub fn hfence_gvma(vmid: Option<u16>, gpa: Option<u64>) {
-    // SAFETY: a fence only discards cached translations.
-    unsafe {
-        match (gpa, vmid) {
-            (None, None) => core::arch::asm!(
-                ".option push",
-                ".option arch, +h",
-                "hfence.gvma x0, x0",
-                ".option pop"
-            ),
-            (None, Some(v)) => {
-                core::arch::asm!(".option push", ".option arch, +h", "hfence.gvma x0, {0}", ".option pop", in(reg) u64::from(v))
-            }
-            (Some(g), None) => {
-                core::arch::asm!(".option push", ".option arch, +h", "hfence.gvma {0}, x0", ".option pop", in(reg) g >> 2)
-            }
-            (Some(g), Some(v)) => {
-                core::arch::asm!(".option push", ".option arch, +h", "hfence.gvma {0}, {1}", ".option pop", in(reg) g >> 2, in(reg) u64::from(v))
-            }
-        }
-    }
-}
-
-/// HFENCE.VVMA (for the VMID in hgatp) with x0 for each absent operand.
-fn hfence_vvma(asid: Option<u16>, va: Option<u64>) {
-    // SAFETY: a fence only discards cached translations.
-    unsafe {
-        match (va, asid) {
-            (None, None) => core::arch::asm!(
-                ".option push",
-                ".option arch, +h",
-                "hfence.vvma x0, x0",
-                ".option pop"
-            ),
-            (None, Some(a)) => {
-                core::arch::asm!(".option push", ".option arch, +h", "hfence.vvma x0, {0}", ".option pop", in(reg) u64::from(a))
-            }
-            (Some(v), None) => {
-                core::arch::asm!(".option push", ".option arch, +h", "hfence.vvma {0}, x0", ".option pop", in(reg) v)
-            }
-            (Some(v), Some(a)) => {
-                core::arch::asm!(".option push", ".option arch, +h", "hfence.vvma {0}, {1}", ".option pop", in(reg) v, in(reg) u64::from(a))
-            }
-        }
-    }
-}
-
 /// Fences L1's own VS-stage translations (its VMID is in hgatp while it runs) and its
 /// instruction fetches, for L1's remote SFENCE.VMA and FENCE.I.
 pub fn fence_l1_local() {
-    hfence_vvma(None, None);
+    bare::fence::hfence_vvma(None, None);
     // SAFETY: an instruction-fetch fence has no other effect.
     unsafe { core::arch::asm!("fence.i") };
 }
@@ -361,7 +313,7 @@ pub fn enter_l1_csrs(csrs: L1Csrs) {
     };
     write(0x280, 0); // vsatp
     write(0x680, csrs.hgatp);
-    hfence_gvma(None, None);
+    bare::fence::hfence_gvma(None, None);
     write(0x602, csrs.hedeleg);
     write(0x603, csrs.hideleg);
     write(0x600, csrs.hstatus);
