@@ -28,11 +28,29 @@ pub fn show(echo: bool) -> Result<(), String> {
         counts("demo-no-nacl", WITHOUT_NACL, echo).map_err(|e| format!("NACL off: {e}"))?;
     println!("\nL0 entries per L2 round trip (l1-hv under mini-hv, G-stage Sv39x4):");
     println!("  NACL  round trips  L0 entries  per round trip");
-    for (nacl, c) in [("on", with), ("off", without)] {
+    for (nacl, c) in [("on", &with), ("off", &without)] {
         println!(
             "  {nacl:<4}  {:>11}  {:>10}  {:>14.1}",
             c.round_trips, c.entries, c.per_round_trip
         );
+    }
+    saves(&with, &without)
+}
+
+/// The cost model the demo proves: with NACL L1 pays fewer L0 entries than without, and the
+/// same round trips.
+fn saves(with: &Counts, without: &Counts) -> Result<(), String> {
+    if with.round_trips == 0 || with.round_trips != without.round_trips {
+        return Err(format!(
+            "the runs made {} and {} round trips; they should make the same, nonzero number",
+            with.round_trips, without.round_trips
+        ));
+    }
+    if with.entries >= without.entries {
+        return Err(format!(
+            "NACL saved no L0 entries: {} with it, {} without",
+            with.entries, without.entries
+        ));
     }
     Ok(())
 }
@@ -86,7 +104,24 @@ fn parse_closing(line: &str) -> Option<Counts> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Counts, closing_counts, parse_closing};
+
+    fn counts(round_trips: u64, entries: u64) -> Counts {
+        Counts {
+            round_trips,
+            entries,
+            per_round_trip: 0.0,
+        }
+    }
+
+    #[test]
+    fn nacl_must_save_entries_over_the_same_round_trips() {
+        assert!(saves(&counts(146, 301), &counts(146, 308)).is_ok());
+        assert!(saves(&counts(146, 308), &counts(146, 308)).is_err());
+        assert!(saves(&counts(145, 300), &counts(146, 308)).is_err());
+        assert!(saves(&counts(0, 0), &counts(0, 1)).is_err());
+    }
+
+    use super::{Counts, closing_counts, parse_closing, saves};
 
     #[test]
     fn closing_line_gives_round_trips_entries_and_their_ratio() {

@@ -219,3 +219,49 @@ impl Run {
             .map_err(|e| format!("{e} (transcript: {})", path.display()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Ending, Run, Watch, follow};
+    use std::time::Duration;
+
+    const WATCH: Watch = Watch {
+        last_lines: &["L1: done"],
+        limit: Duration::from_millis(50),
+        echo: false,
+    };
+
+    fn run(lines: &[&str]) -> Run {
+        Run {
+            transcript: lines.iter().map(|l| l.to_string()).collect(),
+            ending: Ending::Stopped,
+        }
+    }
+
+    #[test]
+    fn a_run_passes_only_with_its_last_line_and_no_panic() {
+        assert!(run(&["L1: start", "L1: done"]).check(&WATCH).is_ok());
+        assert!(run(&["L1: start"]).check(&WATCH).is_err());
+        assert!(run(&["panic: boom", "L1: done"]).check(&WATCH).is_err());
+        assert!(
+            run(&["L1: done", "[L0] panic in L0"])
+                .check(&WATCH)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn following_stops_at_the_time_limit_or_after_a_last_line() {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        sender.send("L1: start".to_string()).unwrap();
+        let mut transcript = Vec::new();
+        let ending = follow(&receiver, &WATCH, &mut transcript);
+        assert!(matches!(ending, Some(Ending::TimedOut(_))));
+        sender.send("L1: done".to_string()).unwrap();
+        let ending = follow(&receiver, &WATCH, &mut transcript);
+        assert!(matches!(ending, Some(Ending::Stopped)));
+        drop(sender);
+        assert!(follow(&receiver, &WATCH, &mut transcript).is_none());
+        assert_eq!(transcript, ["L1: start", "L1: done"]);
+    }
+}
