@@ -7,7 +7,7 @@ use crate::config::NestedConfig;
 use crate::counters::{Counters, Event, World};
 use crate::csr::bits::*;
 use crate::csr::{CsrError, Effects, VirtualCsrs};
-use crate::host::{FramePool, GuestFileHardware, Host, HostParts, PhysicalHart, real};
+use crate::host::{FramePool, GuestFileHardware, GuestMemory, Host, HostParts, PhysicalHart, real};
 use crate::insn::{CsrOp, CsrSource, Instruction, Reg};
 use crate::privilege::{Permission, VirtualMode, permission};
 use crate::trap::{Exception, cause};
@@ -281,7 +281,7 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
                 rd,
                 source,
                 csr,
-            } => match self.csr_op(op, rd, source, csr, regs, hart, files) {
+            } => match self.csr_op(op, rd, source, csr, regs, memory, hart, files) {
                 Ok(effects) => effects,
                 Err(refused) => {
                     let code = match refused {
@@ -367,6 +367,7 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
         source: CsrSource,
         csr: u16,
         regs: &mut GuestRegs,
+        memory: &mut (impl GuestMemory + ?Sized),
         hart: &(impl PhysicalHart + ?Sized),
         files: &mut (impl GuestFileHardware + ?Sized),
     ) -> Result<Effects, CsrTrap> {
@@ -376,11 +377,12 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
             CsrSource::Immediate(imm) => (u64::from(imm), imm == 0),
         };
         let op = rmw_op(op, operand, source_is_zero);
-        let now = hart.read_csr(real::TIME);
+        let now = self.l1_time(hart);
         let (old, effects) = self.l1_csr_rmw(csr, op, now, files)?;
         self.counters.count(Event::CsrRead);
         if op.writes() {
             self.counters.count(Event::CsrWrite);
+            self.nacl_trapped_write(csr, memory, now, files);
         }
         regs.set(rd, old);
         Ok(effects)
@@ -422,11 +424,11 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
         Ok(effects)
     }
 
-    /// Reads CSR `csr` as L1's HS-mode would (CSRRS with x0), at the real `time`: its value,
+    /// Reads CSR `csr` as L1's HS-mode would (CSRRS with x0), at L1's `time`: its value,
     /// or the trap the read raises. Unlike [`NestedHart::csrs`], it covers the AIA's CSRs.
     pub fn read_csr<H: Host + ?Sized>(&mut self, csr: u16, host: &mut H) -> Result<u64, CsrTrap> {
         let HostParts { hart, files, .. } = host.parts();
-        let now = hart.read_csr(real::TIME);
+        let now = self.l1_time(hart);
         self.l1_csr_rmw(csr, Rmw::Read, now, files)
             .map(|(value, _)| value)
     }

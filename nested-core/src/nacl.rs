@@ -214,7 +214,11 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
             return Ok(0);
         };
         let HostParts {
-            memory, map, files, ..
+            memory,
+            map,
+            hart,
+            files,
+            ..
         } = host.parts();
         let size = shmem_xlen(self.config().xlen).shmem_size() as u64;
         let backed = (0..size).step_by(4096).all(|offset| {
@@ -228,7 +232,7 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
         self.nacl_shmem = Some(base);
         let mut provider = self.provider(memory, base);
         provider.clear_all_dirty().map_err(shmem_fault)?;
-        self.write_back_all(&mut provider, files)
+        self.write_back_all(&mut provider, self.l1_time(hart), files)
             .map_err(shmem_fault)?;
         Ok(0)
     }
@@ -238,7 +242,12 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
     pub fn nacl_sync_csr<H: Host + ?Sized>(&mut self, csr: Option<u16>, host: &mut H) -> SbiResult {
         self.counters.count_entry(World::L1, false, ECALL_FROM_VS);
         let base = self.nacl_shmem.ok_or(SbiError::NoShmem)?;
-        let HostParts { memory, files, .. } = host.parts();
+        let HostParts {
+            memory,
+            hart,
+            files,
+            ..
+        } = host.parts();
         let target = match csr {
             None => CsrTarget::All,
             Some(number) => match CsrSlot::from_csr(number) {
@@ -247,7 +256,7 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
             },
         };
         let mut provider = self.provider(memory, base);
-        self.sync_csrs(&mut provider, target, files)
+        self.sync_csrs(&mut provider, target, self.l1_time(hart), files)
             .map_err(shmem_fault)?;
         Ok(0)
     }
@@ -287,30 +296,76 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
             files,
             ..
         } = host.parts();
-        self.sync_hfences(memory, base, HfenceTarget::All, pool, hart)?;
-        let mut provider = self.provider(memory, base);
-        self.sync_csrs(&mut provider, CsrTarget::All, files)
+        // The spec's order: CSRs, then HFENCEs, then the SRET.
+        let now = self.l1_time(hart);
+        let mut provider = self.provider(&mut *memory, base);
+        self.sync_csrs(&mut provider, CsrTarget::All, now, files)
             .map_err(shmem_fault)?;
+        self.sync_hfences(&mut *memory, base, HfenceTarget::All, pool, hart)?;
+        let mut provider = self.provider(memory, base);
         let gprs = provider.sret_gprs().map_err(shmem_fault)?;
         let hstatus = self.csrs.read(HSTATUS, 0).unwrap_or(0);
-        if let Some(incoming) = provider.autoswap_hstatus(hstatus).map_err(shmem_fault)? {
+        let swapped = provider.autoswap_hstatus(hstatus).map_err(shmem_fault)?;
+        if let Some(incoming) = swapped {
             let _ = self.write_table(HSTATUS, incoming);
         }
-        regs.x[1..].copy_from_slice(&gprs[1..]);
-        Ok(self.sret(regs, pool, hart))
+        match self.sret(regs, pool, hart) {
+            outcome @ Outcome::Resume { .. } => {
+                regs.x[1..].copy_from_slice(&gprs[1..]);
+                Ok(outcome)
+            }
+            // No shadow for L2 (the SRET changed nothing): L1 stays as it was, its hstatus
+            // and the autoswap word too, and the call fails.
+            _ => {
+                if let Some(incoming) = swapped {
+                    provider.autoswap_hstatus(incoming).map_err(shmem_fault)?;
+                    let _ = self.write_table(HSTATUS, hstatus);
+                }
+                Err(SbiError::Failed)
+            }
+        }
     }
 
-    /// Refreshes every slot after an exit from L2 (no-op without shared memory).
+    /// After an exit from L2 to L1 (no-op without shared memory): swaps hstatus back when L1
+    /// armed the autoswap (L1 gets its own hstatus again, the autoswap word the one the trap
+    /// left), then refreshes every slot.
     pub(crate) fn nacl_refresh(
         &mut self,
         memory: &mut (impl GuestMemory + ?Sized),
+        now: u64,
         files: &mut (impl GuestFileHardware + ?Sized),
     ) {
         if let Some(base) = self.nacl_shmem {
             let mut provider = self.provider(memory, base);
             // L1 reads the slots without a sync; if its memory is gone it learns at its next
             // sync call, which fails.
-            let _ = self.write_back_all(&mut provider, files);
+            let hstatus = self.csrs.read(HSTATUS, 0).unwrap_or(0);
+            if let Ok(Some(own)) = provider.autoswap_hstatus(hstatus) {
+                let _ = self.write_table(HSTATUS, own);
+            }
+            let _ = self.write_back_all(&mut provider, now, files);
+        }
+    }
+
+    /// After a trapped write of L1's CSR `csr` (no-op without shared memory): its slot takes
+    /// the new value and loses a stale dirty bit, and every other slot is refreshed (aliases:
+    /// hip, hvip, vsip, vsie share state).
+    pub(crate) fn nacl_trapped_write(
+        &mut self,
+        csr: u16,
+        memory: &mut (impl GuestMemory + ?Sized),
+        now: u64,
+        files: &mut (impl GuestFileHardware + ?Sized),
+    ) {
+        if let Some(base) = self.nacl_shmem {
+            let mut provider = self.provider(memory, base);
+            if let Some(slot) = CsrSlot::from_csr(csr) {
+                let value = self
+                    .l1_csr_rmw(csr, Rmw::Read, now, files)
+                    .map_or(0, |(value, _)| value);
+                let _ = provider.write_back_csr(slot, value);
+            }
+            let _ = self.write_back_all(&mut provider, now, files);
         }
     }
 
@@ -337,21 +392,22 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
         &mut self,
         provider: &mut Provider<M>,
         target: CsrTarget,
+        now: u64,
         files: &mut (impl GuestFileHardware + ?Sized),
     ) -> Result<(), AccessError> {
         match target {
             CsrTarget::All => {
                 provider.drain_dirty_csrs(&CSR_SYNC_ORDER, |csr, value| {
-                    let _ = self.l1_csr_rmw(csr, Rmw::Write(value), 0, files);
+                    let _ = self.l1_csr_rmw(csr, Rmw::Write(value), now, files);
                 })?;
-                self.write_back_all(provider, files)
+                self.write_back_all(provider, now, files)
             }
             CsrTarget::One(slot) => {
                 if let Some(value) = provider.take_dirty_csr(slot)? {
-                    let _ = self.l1_csr_rmw(slot.csr(), Rmw::Write(value), 0, files);
+                    let _ = self.l1_csr_rmw(slot.csr(), Rmw::Write(value), now, files);
                 }
                 let value = self
-                    .l1_csr_rmw(slot.csr(), Rmw::Read, 0, files)
+                    .l1_csr_rmw(slot.csr(), Rmw::Read, now, files)
                     .map_or(0, |(value, _)| value);
                 provider.write_back_csr(slot, value)
             }
@@ -364,17 +420,18 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
     fn write_back_all<M: WordAccess>(
         &mut self,
         provider: &mut Provider<M>,
+        now: u64,
         files: &mut (impl GuestFileHardware + ?Sized),
     ) -> Result<(), AccessError> {
         let memory = provider.memory_mut();
         for row in TABLE.iter().filter(|row| row.exists(self.config())) {
             if let Some(slot) = CsrSlot::from_csr(row.number) {
-                write_slot(memory, slot, self.csrs.read_row(row, 0))?;
+                write_slot(memory, slot, self.csrs.read_row(row, now))?;
             }
         }
         if self.aia.is_some() {
             for csr in crate::aia::written_back() {
-                let read = self.l1_csr_rmw(csr, Rmw::Read, 0, files);
+                let read = self.l1_csr_rmw(csr, Rmw::Read, now, files);
                 if let (Some(slot), Ok((value, _))) = (CsrSlot::from_csr(csr), read) {
                     write_slot(memory, slot, value)?;
                 }

@@ -429,7 +429,8 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
             },
             other => other,
         };
-        self.nacl_refresh(memory, files);
+        let now = self.l1_time(hart);
+        self.nacl_refresh(memory, now, files);
         outcome
     }
 
@@ -598,6 +599,16 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
         [9, 1, 5, 12, 10, 2, 6]
             .into_iter()
             .find(|&code| pending >> code & 1 == 1)
+    }
+
+    /// L1's `time`: the host's, plus the host's htimedelta for L1 (in the real CSR while L1
+    /// runs, set aside while L2 runs).
+    pub(crate) fn l1_time(&self, hart: &(impl PhysicalHart + ?Sized)) -> u64 {
+        let delta = match &self.saved {
+            Some(saved) => saved.h[HTIMEDELTA_AT],
+            None => hart.read_csr(real::HTIMEDELTA),
+        };
+        hart.read_csr(real::TIME).wrapping_add(delta)
     }
 
     /// A virtual CSR that always exists, read as L1 would.

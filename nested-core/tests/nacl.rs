@@ -47,7 +47,11 @@ type Sbi = Dispatcher<
 >;
 
 fn setup() -> (Sbi, Hart) {
-    let shadow = shadow_config(30);
+    setup_with(8, shadow_config(30))
+}
+
+/// L1 with its hgatp in `mode` (8 Sv39x4, 9 Sv48x4) over a host with `shadow`.
+fn setup_with(mode: u64, shadow: gstage::ShadowConfig) -> (Sbi, Hart) {
     let mut host = Box::new(SoftHost::new());
     host.cpu.write_csr(real::VSTVEC, 0x8030_0000);
     host.cpu.write_csr(real::VSEPC, 0x1000); // where L1's SRET sends L2
@@ -67,7 +71,7 @@ fn setup() -> (Sbi, Hart) {
         host,
         regs: GuestRegs::default(),
     };
-    hart.regs.x[31] = 8 << 60 | 1 << 44 | G_ROOT >> 12;
+    hart.regs.x[31] = mode << 60 | 1 << 44 | G_ROOT >> 12;
     let write_hgatp = u32::from(HGATP) << 20 | 31 << 15 | 1 << 12 | 0x73;
     let trap = Trap {
         cause: cause::VIRTUAL_INSTRUCTION,
@@ -283,4 +287,110 @@ fn sync_sret_enters_l2_with_the_sret_areas_registers_and_a_round_trip_costs_two_
         HSTATUS_SPV | HSTATUS_SPVP,
         "slots refreshed after the exit"
     );
+}
+
+/// L2's ecall, as the hardware reports it to the host.
+const L2_ECALL: GuestTrap = GuestTrap {
+    code: 10,
+    interrupt: false,
+    tval: 0,
+    htval: 0,
+    htinst: 0,
+    gva: false,
+    supervisor: true,
+};
+
+#[test]
+fn autoswap_swaps_hstatus_again_when_l2_exits_to_l1() {
+    let (mut sbi, mut hart) = setup();
+    assert_eq!(call(&mut sbi, &mut hart, 1, SHMEM), OK);
+    let own = HSTATUS_VTW | 2 << 32;
+    as_l1(&mut hart, |l1| {
+        l1.csr_write(HSTATUS, own).unwrap();
+        l1.arm_autoswap_hstatus(HSTATUS_SPV | 2 << 32).unwrap();
+    });
+    assert_eq!(
+        call(&mut sbi, &mut hart, 4, 0),
+        Outcome::Departed(Departure::EnteredGuest)
+    );
+    hart.nested
+        .handle_guest_trap(&L2_ECALL, &mut hart.regs, &mut *hart.host);
+    // L1 has its own hstatus back, in the CSR and its slot; the autoswap word holds the
+    // guest's, as the trap left it (SPV, SPVP: from L2's VS-mode).
+    let hstatus = hart.nested.read_csr(HSTATUS, &mut *hart.host).unwrap();
+    assert_eq!(hstatus, own);
+    assert_eq!(slot(&mut hart, HSTATUS), own);
+    let mut guest = 0;
+    as_l1(&mut hart, |l1| {
+        guest = l1.disarm_autoswap_hstatus().unwrap()
+    });
+    assert_eq!(
+        guest & (HSTATUS_SPV | HSTATUS_SPVP),
+        HSTATUS_SPV | HSTATUS_SPVP
+    );
+}
+
+#[test]
+fn a_sync_sret_without_a_shadow_fails_and_leaves_l1_as_it_was() {
+    let mut shadow = shadow_config(30);
+    shadow.shadow_modes.sv48x4 = false; // L1's Sv48x4 below has no shadow mode to run in
+    let (mut sbi, mut hart) = setup_with(9, shadow);
+    assert_eq!(call(&mut sbi, &mut hart, 1, SHMEM), OK);
+    hart.regs.x[17] = NACL;
+    hart.regs.pc = 0x7000;
+    let own = HSTATUS_VTW | 2 << 32;
+    as_l1(&mut hart, |l1| {
+        l1.csr_write(HSTATUS, own).unwrap();
+        let mut gprs = [0; 32];
+        gprs[17] = 0x1234;
+        l1.set_sret_gprs(&gprs).unwrap();
+        l1.arm_autoswap_hstatus(HSTATUS_SPV | 2 << 32).unwrap();
+    });
+    assert_eq!(
+        call(&mut sbi, &mut hart, 4, 0),
+        Outcome::Return(Err(SbiError::Failed))
+    );
+    assert!(!hart.nested.in_guest());
+    assert_eq!((hart.regs.x[17], hart.regs.pc), (NACL, 0x7000));
+    assert_eq!(hart.nested.read_csr(HSTATUS, &mut *hart.host), Ok(own));
+    let mut word = 0;
+    as_l1(&mut hart, |l1| word = l1.disarm_autoswap_hstatus().unwrap());
+    assert_eq!(word, HSTATUS_SPV | 2 << 32);
+}
+
+#[test]
+fn hip_vstip_compares_vstimecmp_with_l1s_time_not_the_hosts() {
+    let (mut sbi, mut hart) = setup();
+    assert_eq!(call(&mut sbi, &mut hart, 1, SHMEM), OK);
+    // L1's time = the host's (500) + the host's htimedelta for L1 (1000) = 1500.
+    hart.host.cpu.write_csr(real::HTIMEDELTA, 1000);
+    hart.host.cpu.write_csr(real::TIME, 500);
+    as_l1(&mut hart, |l1| {
+        l1.csr_write(HENVCFG, HENVCFG_STCE).unwrap();
+        l1.csr_write(VSTIMECMP, 1200).unwrap();
+    });
+    assert_eq!(call(&mut sbi, &mut hart, 2, u64::MAX), OK);
+    let hip = hart.nested.read_csr(HIP, &mut *hart.host).unwrap();
+    assert_eq!(hip & VSTIP, VSTIP);
+    assert_eq!(slot(&mut hart, HIP) & VSTIP, VSTIP);
+}
+
+#[test]
+fn a_trapped_csr_write_updates_its_slot_and_drops_a_stale_dirty_bit() {
+    let (mut sbi, mut hart) = setup();
+    assert_eq!(call(&mut sbi, &mut hart, 1, SHMEM), OK);
+    // L1 writes vsscratch = 1 in the shared memory (dirty, not synced), then traps on
+    // csrw vsscratch, t0 with t0 = 2.
+    as_l1(&mut hart, |l1| l1.csr_write(VSSCRATCH, 1).unwrap());
+    hart.regs.x[5] = 2;
+    let csrw = u32::from(VSSCRATCH) << 20 | 5 << 15 | 1 << 12 | 0x73;
+    let trap = Trap {
+        cause: cause::VIRTUAL_INSTRUCTION,
+        tval: csrw.into(),
+        mode: VirtualMode::Hypervisor,
+    };
+    hart.nested.emulate(&trap, &mut hart.regs, &mut *hart.host);
+    assert_eq!(slot(&mut hart, VSSCRATCH), 2);
+    assert_eq!(call(&mut sbi, &mut hart, 2, u64::MAX), OK);
+    assert_eq!(hart.nested.read_csr(VSSCRATCH, &mut *hart.host), Ok(2));
 }
