@@ -520,7 +520,7 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
         pool: &mut (impl FramePool + ?Sized),
         hart: &mut (impl PhysicalHart + ?Sized),
     ) {
-        let vmid = (rs2 != 0).then_some(vmid as u16 & self.vmid_mask());
+        let vmid = (rs2 != 0).then_some(vmid as u16);
         let range = (rs1 != 0).then_some(((gpa_shifted & self.config().xlen_mask()) << 2, 1));
         self.fence_gvma(vmid, range, pool, hart);
     }
@@ -535,6 +535,9 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
         range: Option<(u64, u64)>,
         hart: &mut (impl PhysicalHart + ?Sized),
     ) {
+        // L1's VMID and ASID as its CSRs hold them (so as the shadow keys and vsatp do).
+        let vmid = vmid & self.vmid_mask();
+        let asid = asid.map(|asid| asid & self.asid_mask());
         let pages = range.map(|(start, size)| {
             (
                 start & !0xfff,
@@ -570,6 +573,7 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
         pool: &mut (impl FramePool + ?Sized),
         hart: &mut (impl PhysicalHart + ?Sized),
     ) {
+        let vmid = vmid.map(|vmid| vmid & self.vmid_mask());
         let mut fences = Fences::new();
         match range {
             None => self.shadow.invalidate_vmid(vmid, pool, &mut fences),
@@ -583,6 +587,10 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
 
     fn vmid_mask(&self) -> u16 {
         ((1u32 << self.config().vmid_bits.min(16)) - 1) as u16
+    }
+
+    fn asid_mask(&self) -> u16 {
+        ((1u32 << self.config().asid_bits.min(16)) - 1) as u16
     }
 
     fn current_l1_vmid(&self) -> u16 {

@@ -553,9 +553,11 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
         hart: &mut (impl PhysicalHart + ?Sized),
     ) {
         self.fence_gvma(None, None, pool, hart);
-        let vmids: heapless::Vec<u16, CONTEXTS> = self.shadow.keys().map(|key| key.vmid).collect();
-        for vmid in vmids {
-            self.fence_vvma(vmid, None, None, hart);
+        // One fence per shadow context: its physical VMID holds L2's VS-stage entries.
+        for key in self.shadow.keys() {
+            if let Some(shadow) = self.shadow.hgatp(key) {
+                hart.hfence_vvma(shadow.vmid(), None, None);
+            }
         }
     }
 
