@@ -30,7 +30,7 @@ pub fn show(echo: bool) -> Result<(), String> {
     println!("  NACL  round trips  L0 entries  per round trip");
     for (nacl, c) in [("on", &with), ("off", &without)] {
         println!(
-            "  {nacl:<4}  {:>11}  {:>10}  {:>14.1}",
+            "  {nacl:<4}  {:>11}  {:>10}  {:>14.2}",
             c.round_trips, c.entries, c.per_round_trip
         );
     }

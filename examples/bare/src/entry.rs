@@ -90,12 +90,6 @@ pub fn image_range() -> (usize, usize) {
     )
 }
 
-/// The top of hart `hartid`'s stack.
-pub fn stack_top(hartid: usize) -> usize {
-    let base = core::ptr::addr_of!(__stacks_start) as usize;
-    base + (hartid + 1) * STACK_SIZE
-}
-
 /// The top of hart `hartid`'s trap stack, on which the trap handler runs (apart from the
 /// stack of the program's main flow, so that a trap taken in the program's own mode does not
 /// overwrite it).

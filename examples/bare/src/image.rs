@@ -13,14 +13,17 @@ pub enum ImageError {
     BadElf,
     /// A segment lies outside the file.
     Truncated,
+    /// A part of the image falls outside the target's memory.
+    OutOfRange,
 }
 
-/// Where an image goes: `copy(addr, bytes)` and `zero(addr, len)` write the target memory.
+/// Where an image goes: `copy(addr, bytes)` and `zero(addr, len)` write the target memory,
+/// and say false when the range is not all target memory.
 pub struct Placement<'a> {
     /// Copies bytes to a physical address of the target.
-    pub copy: &'a mut dyn FnMut(u64, &[u8]),
+    pub copy: &'a mut dyn FnMut(u64, &[u8]) -> bool,
     /// Zeroes a range of the target.
-    pub zero: &'a mut dyn FnMut(u64, u64),
+    pub zero: &'a mut dyn FnMut(u64, u64) -> bool,
 }
 
 const LINUX_MAGIC: &[u8; 4] = b"RSC\x05";
@@ -37,12 +40,12 @@ pub fn load(image: &[u8], ram_base: u64, to: Placement) -> Result<u64, ImageErro
             let bytes = image
                 .get(start..start.checked_add(len).ok_or(ImageError::Truncated)?)
                 .ok_or(ImageError::Truncated)?;
-            (to.copy)(segment.p_paddr, bytes);
-            if segment.p_memsz > segment.p_filesz {
-                (to.zero)(
-                    segment.p_paddr + segment.p_filesz,
-                    segment.p_memsz - segment.p_filesz,
-                );
+            let bss = segment.p_memsz.saturating_sub(segment.p_filesz);
+            let bss_start = segment.p_paddr.checked_add(segment.p_filesz);
+            let placed = (to.copy)(segment.p_paddr, bytes)
+                && (bss == 0 || bss_start.is_some_and(|start| (to.zero)(start, bss)));
+            if !placed {
+                return Err(ImageError::OutOfRange);
             }
         }
         return Ok(file.ehdr.e_entry);
@@ -54,7 +57,9 @@ pub fn load(image: &[u8], ram_base: u64, to: Placement) -> Result<u64, ImageErro
     } else {
         0x20_0000
     };
-    let entry = ram_base + offset;
-    (to.copy)(entry, image);
+    let entry = ram_base.checked_add(offset).ok_or(ImageError::OutOfRange)?;
+    if !(to.copy)(entry, image) {
+        return Err(ImageError::OutOfRange);
+    }
     Ok(entry)
 }

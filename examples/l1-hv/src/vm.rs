@@ -3,7 +3,6 @@
 //! L2's first touch. One more page of L1's waits to take `MOVED_PAGE`'s place. On an AIA
 //! machine (with `aia=on`) the table also maps a guest interrupt file, L2's own.
 
-use core::cell::Cell;
 use core::fmt;
 use gstage::{Fences, GStageTable, HfenceGvma, Hgatp, LeafAttrs, PageSize, Perms, WriteError};
 use l2_guest::layout::{
@@ -157,19 +156,21 @@ pub fn create(machine: &Machine) -> Result<Plan, VmError> {
 
 /// Loads the ELF `image` into `ram`, its segments' physical addresses read as L2 GPAs.
 fn load(ram: &GuestRam, image: &[u8]) -> Result<u64, VmError> {
-    let outside = Cell::new(Ok(()));
-    let pa = |gpa: u64| ram.base() + gpa.wrapping_sub(RAM_BASE);
-    let entry = bare::image::load(
+    // An L2 GPA below RAM_BASE or past L2's RAM is refused, not wrapped.
+    let pa = |gpa: u64| {
+        gpa.checked_sub(RAM_BASE)
+            .filter(|&offset| offset < RAM_SIZE)
+            .map(|offset| ram.base() + offset)
+    };
+    bare::image::load(
         image,
         RAM_BASE,
         bare::image::Placement {
-            copy: &mut |gpa, bytes| outside.set(outside.get().and(ram.copy(pa(gpa), bytes))),
-            zero: &mut |gpa, len| outside.set(outside.get().and(ram.zero(pa(gpa), len))),
+            copy: &mut |gpa, bytes| pa(gpa).is_some_and(|pa| ram.copy(pa, bytes).is_ok()),
+            zero: &mut |gpa, len| pa(gpa).is_some_and(|pa| ram.zero(pa, len).is_ok()),
         },
     )
-    .map_err(VmError::Image)?;
-    outside.get()?;
-    Ok(entry)
+    .map_err(VmError::Image)
 }
 
 /// What a hart needs to enter L2, once it is built.

@@ -32,13 +32,28 @@ impl Window {
         true
     }
 
-    /// Copies from `offset` into `buf`; false when out of the window.
+    /// Copies from `offset` into `buf`; false when out of the window. An aligned doubleword
+    /// or word (a page-table entry of L1's, a shared-memory word) is read in one access, so
+    /// that a write by L1 on another hart cannot tear it.
     pub fn read(&self, offset: u64, buf: &mut [u8]) -> bool {
+        use core::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
         let Some(from) = self.at(offset, buf.len()) else {
             return false;
         };
-        // SAFETY: as in `write`.
-        unsafe { core::ptr::copy(from, buf.as_mut_ptr(), buf.len()) };
+        let aligned = |n: usize| buf.len() == n && (from as usize).is_multiple_of(n);
+        if aligned(8) {
+            // SAFETY: an aligned u64 inside the window (as in `write`), read atomically since
+            // L1 may write it concurrently.
+            let word = unsafe { AtomicU64::from_ptr(from.cast()) }.load(Relaxed);
+            buf.copy_from_slice(&word.to_le_bytes());
+        } else if aligned(4) {
+            // SAFETY: as above, for an aligned u32.
+            let word = unsafe { AtomicU32::from_ptr(from.cast()) }.load(Relaxed);
+            buf.copy_from_slice(&word.to_le_bytes());
+        } else {
+            // SAFETY: as in `write`.
+            unsafe { core::ptr::copy(from, buf.as_mut_ptr(), buf.len()) };
+        }
         true
     }
 
@@ -229,10 +244,8 @@ impl PhysicalHart for Hart {
     }
 }
 
-/// Fences L1's own VS-stage translations (its VMID is in hgatp while it runs) and its
-/// instruction fetches, for L1's remote SFENCE.VMA and FENCE.I.
-pub fn fence_l1_local() {
-    bare::fence::hfence_vvma(None, None);
+/// FENCE.I: instruction fetches see earlier stores.
+pub fn fence_i() {
     // SAFETY: an instruction-fetch fence has no other effect.
     unsafe { core::arch::asm!("fence.i") };
 }

@@ -24,10 +24,12 @@ use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use gstage::{GStageMode, GStageTable, LeafAttrs, Perms, ShadowConfig, SupportedModes, WalkConfig};
 use hw::RealGuestFiles;
 use hw::{Hart, L1Ram, Pool, Window};
-use nested_core::VirtualMode;
 use nested_core::aia_virt::AiaConfig;
-use nested_core::host::{GuestMemory, PhysGuestFile};
+use nested_core::csr::bits::*;
+use nested_core::host::real;
+use nested_core::host::{GuestMemory, PhysGuestFile, PhysicalHart};
 use nested_core::{FenceMailbox, GuestRegs, GuestTrap, NestedConfig, NestedHart, Outcome, Trap};
+use nested_core::{Route, VirtualMode};
 use sbi::{Ctx, HwHost, ImsicLend, L1Map};
 use sbi_dispatch::{Departure, HartState, ResetReason, SbiCall};
 use spin::{Mutex, Once};
@@ -51,13 +53,11 @@ const L1_VMID: u16 = 1;
 const L1_INITRD_OFFSET: u64 = 64 << 20;
 const L1_DTB_OFFSET: u64 = L1_RAM_SIZE - (2 << 20);
 
+/// The supervisor CSRs of L0's own traps.
+const SCAUSE: u16 = 0x142;
+const STVAL: u16 = 0x143;
 const SCAUSE_INTERRUPT: u64 = 1 << 63;
-const HSTATUS_GVA: u64 = 1 << 6;
-const HSTATUS_SPV: u64 = 1 << 7;
-const HSTATUS_SPVP: u64 = 1 << 8;
-const HSTATUS_VTSR: u64 = 1 << 22;
-const HSTATUS_VSXL_64: u64 = 2 << 32;
-const SSTATUS_SPP: u64 = 1 << 8;
+/// sstatus.FS = Initial: L1 may use the FPU.
 const SSTATUS_FS_INITIAL: u64 = 1 << 13;
 
 /// What boot found and built, shared by every hart.
@@ -132,13 +132,16 @@ pub fn secondary(hartid: usize, _: usize) -> ! {
 
 /// Sets up L1's memory, G-stage, image and device tree; returns L1's entry point.
 fn boot(hartid: usize, dtb: usize) -> Result<u64, &'static str> {
-    let host = machine::Host::read(hw::device_tree(dtb)?)?;
+    let mut host = machine::Host::read(hw::device_tree(dtb)?)?;
+    // L1 gets the harts L0 has stacks for, the same number everywhere.
+    host.harts = host.harts.min(bare::MAX_HARTS);
     println!(
         "[L0] mini-hv on hart {hartid}: {} harts, RAM {:#x}+{:#x}, command line \"{}\"",
         host.harts, host.ram.0, host.ram.1, host.bootargs
     );
     let (bundle_start, bundle_end) = host
         .bundle
+        .filter(|(start, end)| start < end)
         .ok_or("no bundle: QEMU's -initrd must carry L1 (cargo xtask run)")?;
     let image = bare::entry::image_range();
     let taken = [
@@ -169,18 +172,19 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, &'static str> {
         L1_RAM_GPA,
         bare::image::Placement {
             copy: &mut |gpa, bytes| {
-                let _ = gpa
-                    .checked_sub(L1_RAM_GPA)
-                    .map(|offset| ram_window.write(offset, bytes));
+                gpa.checked_sub(L1_RAM_GPA)
+                    .is_some_and(|offset| ram_window.write(offset, bytes))
             },
             zero: &mut |gpa, len| {
-                let _ = gpa
-                    .checked_sub(L1_RAM_GPA)
-                    .map(|offset| ram_window.zero(offset, len));
+                gpa.checked_sub(L1_RAM_GPA)
+                    .is_some_and(|offset| ram_window.zero(offset, len))
             },
         },
     )
-    .map_err(|_| "the L1 image is neither a valid ELF nor a raw image")?;
+    .map_err(|error| match error {
+        bare::image::ImageError::OutOfRange => "the L1 image does not fit L1's RAM",
+        _ => "the L1 image is neither a valid ELF nor a raw image",
+    })?;
     let initrd = match parts.initrd {
         Some(initrd) => {
             let start = L1_RAM_GPA + L1_INITRD_OFFSET;
@@ -197,7 +201,7 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, &'static str> {
     let config = NestedConfig {
         sstc: host.has("sstc"),
         svadu: false,
-        hcounteren_mask: hw::sticky_bits(0x606, u64::from(u32::MAX)) as u32,
+        hcounteren_mask: hw::sticky_bits(real::HCOUNTEREN, u64::from(u32::MAX)) as u32,
         aia: imsic.map(|lend| aia_config(lend.host.identities)),
         geilen: if imsic.is_some() { GEILEN as u32 } else { 0 },
         ..NestedConfig::rv64()
@@ -227,7 +231,7 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, &'static str> {
     let l1_hgatp = build_l1_gstage(&mut pool, &map)?;
     drop(pool);
 
-    let vmid_bits = (hw::sticky_bits(0x680, 0x3fff << 44) >> 44).count_ones();
+    let vmid_bits = (hw::sticky_bits(real::HGATP, 0x3fff << 44) >> 44).count_ones();
     let shadow = ShadowConfig {
         l1_walk: WalkConfig {
             svadu: config.svadu,
@@ -249,7 +253,7 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, &'static str> {
     }
     MAILBOXES.call_once(|| core::array::from_fn(|_| FenceMailbox::new()));
     MACHINE.call_once(|| Machine {
-        harts: host.harts.min(bare::MAX_HARTS),
+        harts: host.harts,
         config,
         shadow,
         map,
@@ -293,6 +297,9 @@ impl Bundle {
         if &header[..8] != b"NESTBNDL" {
             return Err("the initrd is not a bundle (cargo xtask run makes one)");
         }
+        if header[8..16] != [1, 0, 0, 0, 0, 0, 0, 0] {
+            return Err("the bundle is not of version 1 (examples/README.md)");
+        }
         let word = |at: usize| {
             let mut bytes = [0; 8];
             bytes.copy_from_slice(&header[at..at + 8]);
@@ -318,7 +325,7 @@ impl Bundle {
 /// (GEILEN + 1 per hart: hgeie's writable bits count them).
 fn lend_imsic(host: &machine::Host) -> Option<ImsicLend> {
     let real = host.imsic?;
-    let real_files = hw::sticky_bits(0x607, u64::MAX).count_ones() as usize;
+    let real_files = hw::sticky_bits(real::HGEIE, u64::MAX).count_ones() as usize;
     (real_files > GEILEN).then_some(ImsicLend {
         host: real,
         l1: machine::Imsic {
@@ -335,9 +342,9 @@ fn lend_imsic(host: &machine::Host) -> Option<ImsicLend> {
 fn aia_config(identities: u32) -> AiaConfig {
     AiaConfig {
         identities: identities as u16,
-        iid_bits: (hw::sticky_bits(0x609, 0xfff << 16) >> 16).count_ones() as u8,
-        hvien_writable: hw::sticky_bits(0x608, u64::MAX),
-        hviprio_bits: (hw::sticky_bits(0x646, 0xff << 8) >> 8).count_ones() as u8,
+        iid_bits: (hw::sticky_bits(real::HVICTL, 0xfff << 16) >> 16).count_ones() as u8,
+        hvien_writable: hw::sticky_bits(real::HVIEN, u64::MAX),
+        hviprio_bits: (hw::sticky_bits(real::HVIPRIO1, 0xff << 8) >> 8).count_ones() as u8,
     }
     .clamped()
 }
@@ -439,19 +446,30 @@ fn enter_l1(hartid: usize, entry: u64, arg: u64) -> ! {
         }
         // Smstateen (when the hart has it): L1 may reach its IMSIC, the AIA CSRs and the
         // indirect CSRs.
-        let _ = bare::csr::try_write(0x60c, (1 << 63) | (0b111 << 58));
+        let _ = bare::csr::try_write(real::HSTATEEN0, HSTATEEN_SE0 | HSTATEEN_AIA_ALL);
     }
     *VCPUS[hartid].lock() = Some(vcpu);
     bare::trap::install(hartid, on_trap);
     hw::enter_l1_csrs(hw::L1Csrs {
         hgatp: machine.l1_hgatp,
-        // Misaligned fetch, breakpoint, ecall from U, and the page faults: what a
+        // Misaligned accesses, breakpoint, ecall from U, and the page faults: what a
         // hypervisor delegates.
-        hedeleg: (1 << 0) | (1 << 3) | (1 << 8) | (1 << 12) | (1 << 13) | (1 << 15),
+        hedeleg: (1 << 0)
+            | (1 << 3)
+            | (1 << 4)
+            | (1 << 6)
+            | (1 << 8)
+            | (1 << 12)
+            | (1 << 13)
+            | (1 << 15),
         // L1's own VS interrupts (its SSI, STI, SEI).
-        hideleg: sbi::VSSIP | sbi::VSTIP | (1 << 10),
-        hstatus: HSTATUS_VSXL_64 | HSTATUS_VTSR | HSTATUS_SPV | HSTATUS_SPVP | vgein << 12,
-        henvcfg: if machine.config.sstc { 1 << 63 } else { 0 },
+        hideleg: VS_INTERRUPTS,
+        hstatus: XL_64 << HSTATUS_VSXL_SHIFT
+            | HSTATUS_VTSR
+            | HSTATUS_SPV
+            | HSTATUS_SPVP
+            | vgein << HSTATUS_VGEIN_SHIFT,
+        henvcfg: if machine.config.sstc { HENVCFG_STCE } else { 0 },
         sstatus_set: SSTATUS_SPP | SSTATUS_FS_INITIAL,
     });
     let mut context = TrapFrame::default();
@@ -464,7 +482,7 @@ fn enter_l1(hartid: usize, entry: u64, arg: u64) -> ! {
 /// Every trap of L1 or L2 on this hart.
 fn on_trap(frame: &mut TrapFrame) {
     let hartid = frame.hartid();
-    let scause = bare::csr::read(0x142).unwrap_or(0);
+    let scause = bare::csr::read(SCAUSE).unwrap_or(0);
     let interrupt = scause & SCAUSE_INTERRUPT != 0;
     let code = scause & !SCAUSE_INTERRUPT;
     let mut regs = GuestRegs {
@@ -473,18 +491,15 @@ fn on_trap(frame: &mut TrapFrame) {
     };
     let machine = machine_info();
     let mut slot = VCPUS[hartid].lock();
-    let Some(vcpu) = slot.as_mut() else {
-        return;
-    };
+    let vcpu = slot
+        .as_mut()
+        .expect("a hart takes traps only after enter_l1 set up its vCPU");
     let in_guest = vcpu.nested.in_guest();
     let mailbox = &MAILBOXES.get().expect("set at boot")[hartid];
     if in_guest {
         mailbox.exit_guest();
     }
     vcpu.stats.entry(in_guest, interrupt, code);
-    if FENCE_L1[hartid].swap(false, Ordering::SeqCst) {
-        hw::fence_l1_local();
-    }
     let mut pool = POOL.lock();
     let mut host = HwHost {
         memory: machine.map.ram,
@@ -506,13 +521,13 @@ fn on_trap(frame: &mut TrapFrame) {
             &mut host,
         )
     } else if in_guest {
-        let hstatus = bare::csr::read(0x600).unwrap_or(0);
+        let hstatus = bare::csr::read(real::HSTATUS).unwrap_or(0);
         let trap = GuestTrap {
             code,
             interrupt: false,
-            tval: bare::csr::read(0x143).unwrap_or(0),
-            htval: bare::csr::read(0x643).unwrap_or(0),
-            htinst: bare::csr::read(0x64a).unwrap_or(0),
+            tval: bare::csr::read(STVAL).unwrap_or(0),
+            htval: bare::csr::read(real::HTVAL).unwrap_or(0),
+            htinst: bare::csr::read(real::HTINST).unwrap_or(0),
             gva: hstatus & HSTATUS_GVA != 0,
             supervisor: hstatus & HSTATUS_SPVP != 0,
         };
@@ -521,7 +536,7 @@ fn on_trap(frame: &mut TrapFrame) {
         match code {
             // An SBI call.
             10 => {
-                let l2_supervisor = bare::csr::read(0x200).unwrap_or(0) & SSTATUS_SPP != 0;
+                let l2_supervisor = bare::csr::read(real::VSSTATUS).unwrap_or(0) & SSTATUS_SPP != 0;
                 let mut a = [0u64; 8];
                 a.copy_from_slice(&regs.x[10..18]);
                 let call = SbiCall::from_registers(&a, sbi_dispatch::Xlen::Rv64);
@@ -535,7 +550,11 @@ fn on_trap(frame: &mut TrapFrame) {
                     l1_fence_targets: 0,
                 };
                 let result = sbi::dispatcher(machine.harts).dispatch(&mut ctx, &call);
-                parked = ctx.parked.take();
+                if result == sbi_dispatch::Outcome::Deferred {
+                    // Only the remote HFENCE defers a call, and it parks what it waits for.
+                    let pending = ctx.parked.take().expect("a deferred call parks its fences");
+                    parked = Some((pending, call, a));
+                }
                 l1_fence_targets = ctx.l1_fence_targets;
                 sbi_outcome(result, &call, l2_supervisor, &mut regs, &mut leave)
             }
@@ -543,8 +562,8 @@ fn on_trap(frame: &mut TrapFrame) {
             2 | 22 => {
                 let trap = Trap {
                     cause: code,
-                    tval: bare::csr::read(0x143).unwrap_or(0),
-                    mode: if bare::csr::read(0x600).unwrap_or(0) & HSTATUS_SPVP != 0 {
+                    tval: bare::csr::read(STVAL).unwrap_or(0),
+                    mode: if bare::csr::read(real::HSTATUS).unwrap_or(0) & HSTATUS_SPVP != 0 {
                         VirtualMode::Hypervisor
                     } else {
                         VirtualMode::User
@@ -556,8 +575,8 @@ fn on_trap(frame: &mut TrapFrame) {
                 println!(
                     "[L0] L1 took exception {code} at {:#x} (stval {:#x}, htval {:#x}); stopping",
                     regs.pc,
-                    bare::csr::read(0x143).unwrap_or(0),
-                    bare::csr::read(0x643).unwrap_or(0) << 2
+                    bare::csr::read(STVAL).unwrap_or(0),
+                    bare::csr::read(real::HTVAL).unwrap_or(0) << 2
                 );
                 bare::shutdown(true)
             }
@@ -585,7 +604,7 @@ fn on_trap(frame: &mut TrapFrame) {
         );
     }
     vcpu.stats.world(in_guest, now_in_guest);
-    if in_guest && now_in_guest && !interrupt && matches!(code, 20 | 21 | 23) {
+    if in_guest && now_in_guest && nested_core::route(interrupt, code) == Route::ShadowFault {
         vcpu.stats.fills += 1;
     }
     drop(pool);
@@ -603,17 +622,17 @@ fn on_trap(frame: &mut TrapFrame) {
         }
         None => {}
     }
-    if let Some(pending) = parked {
+    if let Some((pending, call, mut a)) = parked {
         // A remote HFENCE completes once no target can use a stale shadow entry; the
         // targets apply it when they take the IPI, which needs the locks released.
-        while !pending.is_done(MAILBOXES.get().expect("set at boot")) {
-            core::hint::spin_loop();
-        }
-        regs.x[10] = 0;
-        regs.x[11] = 0;
+        wait_serving(hartid, || {
+            pending.is_done(MAILBOXES.get().expect("set at boot"))
+        });
+        call.write_return(Ok(0), &mut a);
+        regs.x[10..18].copy_from_slice(&a);
         regs.pc += 4;
     }
-    wait_for_l1_fences(l1_fence_targets);
+    wait_for_l1_fences(hartid, l1_fence_targets);
     frame.x = regs.x;
     frame.pc = regs.pc;
 }
@@ -626,17 +645,43 @@ enum Leave {
     Reset { failure: bool },
 }
 
-/// Waits until the harts of `targets` fenced L1's translations.
-fn wait_for_l1_fences(targets: u64) {
-    for hart in 0..bare::MAX_HARTS {
-        if targets & (1 << hart) != 0 {
-            while FENCE_L1[hart].load(Ordering::SeqCst)
-                && HART_STATE[hart].load(Ordering::SeqCst) == HartState::Started as u8
-            {
-                core::hint::spin_loop();
-            }
-        }
+/// Fences L1's own VS-stage translations (under L1's VMID, whatever hgatp holds now) and its
+/// instruction fetches, for L1's SFENCE.VMA and FENCE.I on its harts.
+pub fn fence_l1(hart: &mut Hart) {
+    hart.hfence_vvma(L1_VMID, None, None);
+    hw::fence_i();
+}
+
+/// Performs the L1 fence another hart asked of this one, if any.
+fn serve_l1_fence(hartid: usize, hart: &mut Hart) {
+    if FENCE_L1[hartid].swap(false, Ordering::SeqCst) {
+        fence_l1(hart);
     }
+}
+
+/// Waits (no lock held) until `done`, serving meanwhile the L1 fences other harts ask of this
+/// one: two harts waiting for each other's fence would otherwise never finish, since a hart
+/// takes no IPI while it handles a trap.
+fn wait_serving(hartid: usize, done: impl Fn() -> bool) {
+    while !done() {
+        let mut hart = Hart::default();
+        serve_l1_fence(hartid, &mut hart);
+        if let Some(vcpu) = VCPUS[hartid].lock().as_mut() {
+            vcpu.hart.fences += hart.fences;
+        }
+        core::hint::spin_loop();
+    }
+}
+
+/// Waits until the harts of `targets` fenced L1's translations.
+fn wait_for_l1_fences(hartid: usize, targets: u64) {
+    wait_serving(hartid, || {
+        (0..bare::MAX_HARTS).all(|hart| {
+            targets & (1 << hart) == 0
+                || !FENCE_L1[hart].load(Ordering::SeqCst)
+                || HART_STATE[hart].load(Ordering::SeqCst) != HartState::Started as u8
+        })
+    });
 }
 
 /// The result of an SBI call of L1: its return, or where L1 goes instead.
@@ -698,13 +743,15 @@ fn host_interrupt(
         // L1's timer (set with SBI set_timer) fired.
         5 => {
             bare::sbi::set_timer(u64::MAX);
-            Some((5, sbi::VSTIP))
+            Some((5, VSTIP))
         }
         1 => {
+            // Requests are read after the IPI is cleared, so none set since is lost.
             hw::clear_ssip();
+            serve_l1_fence(hartid, host.hart);
             PENDING_SSIP[hartid]
                 .swap(false, Ordering::SeqCst)
-                .then_some((1, sbi::VSSIP))
+                .then_some((1, VSSIP))
         }
         _ => None,
     };
@@ -716,7 +763,7 @@ fn host_interrupt(
     // L1 runs its guest: HS-level interrupts are enabled at V = 1, so L1 takes it now.
     let outcome = nested.interrupt_l1(
         l1_code,
-        bare::csr::read(0x600).unwrap_or(0) & HSTATUS_SPVP != 0,
+        bare::csr::read(real::HSTATUS).unwrap_or(0) & HSTATUS_SPVP != 0,
         regs,
         host,
     );
@@ -726,15 +773,15 @@ fn host_interrupt(
 
 /// Returns to L1 or L2 (always V = 1) in VS-mode or VU-mode.
 fn resume_mode(supervisor: bool) {
-    let hstatus = bare::csr::read(0x600).unwrap_or(0);
-    bare::csr::write(0x600, hstatus | HSTATUS_SPV);
-    let sstatus = bare::csr::read(0x100).unwrap_or(0);
+    let hstatus = bare::csr::read(real::HSTATUS).unwrap_or(0);
+    bare::csr::write(real::HSTATUS, hstatus | HSTATUS_SPV);
+    let sstatus = bare::csr::read(real::SSTATUS).unwrap_or(0);
     let sstatus = if supervisor {
         sstatus | SSTATUS_SPP
     } else {
         sstatus & !SSTATUS_SPP
     };
-    bare::csr::write(0x100, sstatus);
+    bare::csr::write(real::SSTATUS, sstatus);
 }
 
 /// Prints L0's statistics of every hart (at shutdown), then the closing line `cargo xtask`
@@ -755,15 +802,16 @@ fn print_statistics() {
         "[L0] memory: engine state {} bytes per L1 hart; {frames} page-table frames in use (4 KiB each, roots 16 KiB)",
         core::mem::size_of::<NestedHart<CONTEXTS, GEILEN>>(),
     );
-    let per_trip = (totals.entries * 10)
+    // Hundredths, rounded.
+    let per_trip = (totals.entries * 100 + totals.round_trips / 2)
         .checked_div(totals.round_trips)
         .unwrap_or(0);
     println!(
-        "[L0] round trips: {}, L0 entries: {}, entries per round trip: {}.{}, fewest: {}",
+        "[L0] round trips: {}, L0 entries: {}, entries per round trip: {}.{:02}, fewest: {}",
         totals.round_trips,
         totals.entries,
-        per_trip / 10,
-        per_trip % 10,
+        per_trip / 100,
+        per_trip % 100,
         totals.fewest.unwrap_or(0)
     );
 }

@@ -1,23 +1,19 @@
 //! The SBI that L0 offers L1, through `sbi-dispatch`: TIME, IPI, RFENCE (with the nested
 //! HFENCEs of `nested-core`), HSM, SRST, DBCN, the legacy calls and NACL.
 
-use crate::hw::{self, Hart, L1Ram, Pool, RealGuestFiles};
+use crate::hw::{Hart, L1Ram, Pool, RealGuestFiles};
 use crate::machine::Imsic;
 use crate::{CONTEXTS, GEILEN, HART_STATE, MAILBOX, MAILBOXES, Mailboxes, START, machine_info};
 use core::sync::atomic::Ordering;
 use gstage::{HostMapping, L1AddressMap, Perms};
-use nested_core::host::{GuestMemory, Host, HostParts, PartsOf};
+use nested_core::csr::bits::{VSSIP, VSTIP};
+use nested_core::host::{GuestMemory, Host, HostParts, PartsOf, real};
 use nested_core::{GuestRegs, NaclProvider, NestedContext, NestedHart, PendingFences};
 use nested_core::{RemoteHfenceProvider, RfenceContext};
 use sbi_dispatch::{
     Console, Departure, Dispatcher, FenceRange, HartMask, HartState, Hsm, Ipi, Legacy, Outcome,
     PhysicalRange, ResetReason, ResetType, Rfence, SbiError, SuspendType, SystemReset, Timer,
 };
-
-/// Bits of hvip: L1's supervisor software and timer interrupts.
-pub const VSSIP: u64 = 1 << 2;
-pub const VSTIP: u64 = 1 << 6;
-const HVIP: u16 = 0x645;
 
 /// L1's guest-physical map as the host grants it: RAM, and the UART passed through.
 #[derive(Clone, Copy, Debug)]
@@ -217,7 +213,7 @@ impl Ctx<'_> {
         for hart in harts {
             let hart = hart as usize;
             if hart == self.hartid {
-                hw::fence_l1_local();
+                crate::fence_l1(self.host.hart);
             } else if let Some(flag) = crate::FENCE_L1.get(hart)
                 && HART_STATE[hart].load(Ordering::SeqCst) == HartState::Started as u8
             {
@@ -229,18 +225,18 @@ impl Ctx<'_> {
         Outcome::Return(Ok(0))
     }
 
-    /// The 64-bit hart mask a legacy call passes by address.
+    /// The 64-bit hart mask a legacy call passes by address: a virtual address of L1's
+    /// supervisor, read with HLV.D (hstatus.SPVP is 1 after L1's ecall from VS-mode).
     fn legacy_mask(&mut self, address: u64) -> Result<HartMask, SbiError> {
-        let mut bytes = [0; 8];
         if address == 0 {
             return Ok(HartMask::all(machine_info().harts as u32));
         }
-        self.host
-            .memory
-            .read(address, &mut bytes)
-            .map_err(|_| SbiError::InvalidAddress)?;
+        // A fault taken in HS-mode rewrites hstatus, which still describes L1.
+        let hstatus = bare::csr::read(real::HSTATUS).unwrap_or(0);
+        let mask = bare::catch::hlv_d(address);
+        bare::csr::write(real::HSTATUS, hstatus);
         HartMask::from_registers(
-            u64::from_le_bytes(bytes),
+            mask.map_err(|_| SbiError::InvalidAddress)?,
             0,
             sbi_dispatch::Xlen::Rv64,
             machine_info().harts as u32,
@@ -250,14 +246,14 @@ impl Ctx<'_> {
 
 /// Sets bits of the real hvip (L1's pending VS interrupts while L1 runs).
 pub fn set_hvip(bits: u64) {
-    let hvip = bare::csr::read(HVIP).unwrap_or(0);
-    bare::csr::write(HVIP, hvip | bits);
+    let hvip = bare::csr::read(real::HVIP).unwrap_or(0);
+    bare::csr::write(real::HVIP, hvip | bits);
 }
 
 /// Clears bits of the real hvip.
 pub fn clear_hvip(bits: u64) {
-    let hvip = bare::csr::read(HVIP).unwrap_or(0);
-    bare::csr::write(HVIP, hvip & !bits);
+    let hvip = bare::csr::read(real::HVIP).unwrap_or(0);
+    bare::csr::write(real::HVIP, hvip & !bits);
 }
 
 /// L0's own extensions (every slot but the nested ones, which `nested-core` provides).
