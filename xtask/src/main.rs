@@ -152,6 +152,7 @@ fn clippy() -> Result<(), String> {
     ])?;
     // The QEMU programs, for their own target (examples/.cargo/config.toml), in the folder
     // their release builds use.
+    tools::ensure_target(BARE_METAL_TARGET)?;
     let mut command = tools::cargo_command(&["clippy", "--workspace", "--", "-D", "warnings"]);
     command
         .current_dir(root().join("examples"))
@@ -183,6 +184,7 @@ fn loom_models() -> Result<(), String> {
 }
 
 fn bare_metal_build() -> Result<(), String> {
+    tools::ensure_target(BARE_METAL_TARGET)?;
     for krate in library_crates()? {
         tools::cargo(&["build", "-p", &krate, "--target", BARE_METAL_TARGET])?;
     }

@@ -53,6 +53,7 @@ pub fn output_dir() -> PathBuf {
 
 /// `cargo build --release` of every program (`examples/.cargo/config.toml` sets the target).
 pub fn build() -> Result<(), String> {
+    tools::ensure_target(BARE_METAL_TARGET)?;
     let mut command = tools::cargo_command(&["build", "--release"]);
     command
         .current_dir(root().join("examples"))

@@ -42,6 +42,33 @@ fn succeeds(program: &str, args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// Makes sure the toolchain of `rust-toolchain.toml` has the Rust target `target`: rustup
+/// installs a toolchain file's targets only when it installs the toolchain itself, so a
+/// toolchain that was already there may lack them.
+pub fn ensure_target(target: &str) -> Result<(), String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(root())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|e| format!("rustup is not installed ({e}); install it from https://rustup.rs"))?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|line| line.trim() == target)
+    {
+        return Ok(());
+    }
+    run(Command::new("rustup")
+        .args(["target", "add", target])
+        .current_dir(root()))
+    .map_err(|e| {
+        format!(
+            "could not add the Rust target {target} ({e}); run 'rustup target add {target}' in {}",
+            root().display()
+        )
+    })
+}
+
 /// cargo-fuzz needs a nightly toolchain (for the sanitizer flags) and the cargo-fuzz binary.
 pub fn ensure_fuzz_tools() -> Result<(), String> {
     if !succeeds("rustup", &["--version"]) {
