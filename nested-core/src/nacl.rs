@@ -2,16 +2,30 @@
 //! guest memory (SBI spec, "Nested Acceleration Extension"; the layout and its rules are
 //! `nacl-shmem`'s).
 //!
+//! The rule for every slot L0 writes (SBI spec, NACL chapter, "Feature: Synchronized CSR"):
+//! a slot whose dirty bit is set holds a write of L1's that the next sync applies, so L0 never
+//! overwrites it. The two exceptions: `set_shmem` clears the bits the page held before (they
+//! are stale) and then writes every slot; a trapped CSR write gives that CSR's own slot the
+//! new value and clears its bit (the trapped write is the later of L1's two). Linux KVM relies on
+//! it: `vcpu_load` leaves the next vCPU's hgatp and vs* CSRs dirty, and `vcpu_put` traps on
+//! `csrw vstimecmp` before the `sync_sret`; refreshing a dirty hgatp there would run one VM on
+//! another's G-stage.
+//!
 //! - `set_shmem` checks that the host backs all of it, clears stale dirty bits without
 //!   applying them, and writes every CSR the engine implements into its slot.
 //! - `sync_csr` applies dirty CSRs through the same WARL path as a trapped CSR write, in the
-//!   spec's dependency order, and writes every slot back.
+//!   spec's dependency order, and writes every clean slot back (for one CSR: its own slot,
+//!   and the clean slots of the CSRs it aliases).
 //! - `sync_hfence` performs the queued HFENCEs on the shadow G-stages (a range of more than
 //!   [`HFENCE_PAGE_CAP`] pages as the whole VMID or ASID), then clears their pending bits.
 //! - `sync_sret` syncs CSRs and HFENCEs, loads x1-x31 from the SRET area, swaps hstatus
 //!   when L1 armed the autoswap, and performs L1's SRET (into L2 when hstatus.SPV is set).
-//! - After every exit from L2 to L1 the slots are refreshed, so that an L1 reading the shared
-//!   memory without a sync (Linux does) sees current values.
+//! - After every exit from L2 to L1, and after every trapped CSR write of L1, the clean slots
+//!   are refreshed, so that an L1 reading the shared memory without a sync (Linux does) sees
+//!   current values.
+//! - The HFENCE entries L0 writes are only those it took (their pending bit cleared once
+//!   taken); the SRET area it only reads; the autoswap word it swaps at `sync_sret` and back
+//!   at the exit, as that feature says.
 
 use crate::counters::World;
 use crate::csr::TABLE;
@@ -24,6 +38,7 @@ use crate::host::{
 use crate::remote_fence::RemoteFence;
 use aia_virt::CsrOp as Rmw;
 use nacl_shmem::csr_space::write_slot;
+use nacl_shmem::dirty_bitmap::DirtyBitmap;
 use nacl_shmem::hfence::{Fence, HfenceRequest, PageRange};
 use nacl_shmem::provider::{CsrTarget, HfenceTarget};
 use nacl_shmem::{AccessError, CSR_SYNC_ORDER, CsrSlot, Provider, WordAccess};
@@ -238,7 +253,7 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
     }
 
     /// NACL `sync_csr`: applies the dirty CSR `csr` (every dirty CSR for `None`) as a trapped
-    /// write would, then writes the slots back.
+    /// write would, then writes the clean slots back.
     pub fn nacl_sync_csr<H: Host + ?Sized>(&mut self, csr: Option<u16>, host: &mut H) -> SbiResult {
         self.counters.count_entry(World::L1, false, ECALL_FROM_VS);
         let base = self.nacl_shmem.ok_or(SbiError::NoShmem)?;
@@ -328,7 +343,7 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
 
     /// After an exit from L2 to L1 (no-op without shared memory): swaps hstatus back when L1
     /// armed the autoswap (L1 gets its own hstatus again, the autoswap word the one the trap
-    /// left), then refreshes every slot.
+    /// left), then refreshes every clean slot.
     pub(crate) fn nacl_refresh(
         &mut self,
         memory: &mut (impl GuestMemory + ?Sized),
@@ -348,8 +363,8 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
     }
 
     /// After a trapped write of L1's CSR `csr` (no-op without shared memory): its slot takes
-    /// the new value and loses a stale dirty bit, and every other slot is refreshed (aliases:
-    /// hip, hvip, vsip, vsie share state).
+    /// the new value and loses a stale dirty bit, and every other clean slot is refreshed
+    /// (aliases: hip, hvip, vsip, vsie share state). A dirty slot keeps L1's pending write.
     pub(crate) fn nacl_trapped_write(
         &mut self,
         csr: u16,
@@ -387,7 +402,7 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
     }
 
     /// Applies dirty CSRs as L1's CSRRW would (a slot of a CSR the engine does not implement,
-    /// or whose write traps, is ignored), then writes the slots back.
+    /// or whose write traps, is ignored), then writes the clean slots back.
     fn sync_csrs<M: WordAccess>(
         &mut self,
         provider: &mut Provider<M>,
@@ -409,30 +424,35 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
                 let value = self
                     .l1_csr_rmw(slot.csr(), Rmw::Read, now, files)
                     .map_or(0, |(value, _)| value);
-                provider.write_back_csr(slot, value)
+                provider.write_back_csr(slot, value)?;
+                // Its aliases (hvip: hip, vsip) changed with it; other dirty slots stay L1's.
+                self.write_back_all(provider, now, files)
             }
         }
     }
 
     /// Writes every implemented CSR's architectural value into its slot (with AIA, those of
-    /// `aia-virt` but the two views of an interrupt file, vsireg and vstopei). Dirty bits are
-    /// left alone: a bit still set can only apply the value just written, the current one.
+    /// `aia-virt` but the two views of an interrupt file, vsireg and vstopei), but for the
+    /// slots whose dirty bit is set: those hold writes of L1's that the next sync applies
+    /// (SBI spec, NACL chapter, "Feature: Synchronized CSR"). The bitmap is read once.
     fn write_back_all<M: WordAccess>(
         &mut self,
         provider: &mut Provider<M>,
         now: u64,
         files: &mut (impl GuestFileHardware + ?Sized),
     ) -> Result<(), AccessError> {
+        let dirty = DirtyBitmap::read(provider.memory())?;
+        let clean = |csr| CsrSlot::from_csr(csr).filter(|&slot| !dirty.contains(slot));
         let memory = provider.memory_mut();
         for row in TABLE.iter().filter(|row| row.exists(self.config())) {
-            if let Some(slot) = CsrSlot::from_csr(row.number) {
+            if let Some(slot) = clean(row.number) {
                 write_slot(memory, slot, self.csrs.read_row(row, now))?;
             }
         }
         if self.aia.is_some() {
             for csr in crate::aia::written_back() {
-                let read = self.l1_csr_rmw(csr, Rmw::Read, now, files);
-                if let (Some(slot), Ok((value, _))) = (CsrSlot::from_csr(csr), read) {
+                let Some(slot) = clean(csr) else { continue };
+                if let Ok((value, _)) = self.l1_csr_rmw(csr, Rmw::Read, now, files) {
                     write_slot(memory, slot, value)?;
                 }
             }

@@ -394,3 +394,25 @@ fn a_trapped_csr_write_updates_its_slot_and_drops_a_stale_dirty_bit() {
     assert_eq!(call(&mut sbi, &mut hart, 2, u64::MAX), OK);
     assert_eq!(hart.nested.read_csr(VSSCRATCH, &mut *hart.host), Ok(2));
 }
+
+#[test]
+fn sync_csr_of_one_csr_refreshes_the_clean_slots_of_its_aliases_and_keeps_dirty_ones() {
+    let (mut sbi, mut hart) = setup();
+    assert_eq!(call(&mut sbi, &mut hart, 1, SHMEM), OK);
+    // hvip.VSSIP is hip.VSSIP; vsscratch is pending and unrelated.
+    as_l1(&mut hart, |l1| {
+        l1.csr_write(HVIP, VSSIP).unwrap();
+        l1.csr_write(VSSCRATCH, 0x4444).unwrap();
+    });
+    assert_eq!(call(&mut sbi, &mut hart, 2, u64::from(HVIP)), OK);
+    assert_eq!(slot(&mut hart, HVIP), VSSIP);
+    assert_eq!(slot(&mut hart, HIP) & VSSIP, VSSIP, "the alias's slot");
+    assert_eq!(
+        slot(&mut hart, VSSCRATCH),
+        0x4444,
+        "still L1's pending write"
+    );
+    assert_eq!(hart.nested.read_csr(VSSCRATCH, &mut *hart.host), Ok(0));
+    assert_eq!(call(&mut sbi, &mut hart, 2, u64::MAX), OK);
+    assert_eq!(hart.nested.read_csr(VSSCRATCH, &mut *hart.host), Ok(0x4444));
+}
