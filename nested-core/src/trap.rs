@@ -4,11 +4,11 @@
 //! Priv spec, hypervisor chapter, "Trap Entry": sepc, scause, stval and sstatus of L1 are the
 //! real VS CSRs while L1 runs; its hstatus (SPV, SPVP, GVA), htval and htinst are virtual.
 
-use crate::counters::Event;
+use crate::counters::{Event, World};
 use crate::csr::Effects;
 use crate::csr::bits::*;
 use crate::hart::{GuestRegs, NestedHart, Outcome};
-use crate::host::{PhysicalHart, real};
+use crate::host::{Host, HostParts, PhysicalHart, real};
 use crate::privilege::VirtualMode;
 
 /// Exception codes the engine raises (priv spec, "Trap Cause Codes").
@@ -17,6 +17,29 @@ pub mod cause {
     pub const ILLEGAL_INSTRUCTION: u64 = 2;
     /// Virtual instruction.
     pub const VIRTUAL_INSTRUCTION: u64 = 22;
+    /// Instruction access fault.
+    pub const FETCH_ACCESS_FAULT: u64 = 1;
+    /// Load access fault.
+    pub const LOAD_ACCESS_FAULT: u64 = 5;
+    /// Store/AMO access fault.
+    pub const STORE_ACCESS_FAULT: u64 = 7;
+    /// Instruction guest-page fault.
+    pub const FETCH_GUEST_PAGE_FAULT: u64 = 20;
+    /// Load guest-page fault.
+    pub const LOAD_GUEST_PAGE_FAULT: u64 = 21;
+    /// Store/AMO guest-page fault.
+    pub const STORE_GUEST_PAGE_FAULT: u64 = 23;
+
+    /// The access fault of the same access as guest-page fault `code` (20, 21, 23 give 1, 5,
+    /// 7); any other code is returned unchanged.
+    pub const fn access_fault(code: u64) -> u64 {
+        match code {
+            FETCH_GUEST_PAGE_FAULT => FETCH_ACCESS_FAULT,
+            LOAD_GUEST_PAGE_FAULT => LOAD_ACCESS_FAULT,
+            STORE_GUEST_PAGE_FAULT => STORE_ACCESS_FAULT,
+            other => other,
+        }
+    }
 }
 
 /// An exception the engine raises in L1, with what a trap into HS-mode writes besides cause
@@ -49,6 +72,28 @@ impl Exception {
 }
 
 impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
+    /// An exception L1 itself took to the host (L1's `mode`, its HS or U) that the engine does
+    /// not emulate and the host does not handle: L1 takes it as hardware delivers it to an
+    /// HS-mode hypervisor, with `tval`. A guest-page fault (20, 21, 23) means L1 reached a
+    /// guest-physical address the host does not map for it, which is, for L1, a physical
+    /// address with nothing behind it: L1 takes the access fault of the same access (1, 5,
+    /// 7) with the same stval.
+    // Priv spec, machine chapter, "Physical Memory Attributes" (an access to a region without
+    // the access type faults), and the supervisor chapter's stval.
+    pub fn exception_to_l1<H: Host + ?Sized>(
+        &mut self,
+        code: u64,
+        tval: u64,
+        mode: VirtualMode,
+        regs: &mut GuestRegs,
+        host: &mut H,
+    ) -> Outcome {
+        self.counters.count_entry(World::L1, false, code);
+        let HostParts { hart, .. } = host.parts();
+        let exception = Exception::plain(cause::access_fault(code), tval);
+        self.raise(exception, mode, regs, hart)
+    }
+
     /// Raises `exception` in L1 as a trap into its (virtual) HS-mode does, taken `from` one of
     /// its modes or its guest's. L1's sepc, scause, stval and sstatus are the real VS CSRs
     /// (the caller has put L1's world in place); hstatus.SPV records whether the trap came

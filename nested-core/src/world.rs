@@ -397,6 +397,69 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
         self.exit_to_l1(interrupt, from, regs, host)
     }
 
+    /// L2's access that trapped as `trap` (a guest-page fault) reached an L1 guest-physical
+    /// address with nothing behind it that the host emulates ([`Outcome::HostMemoryFault`]):
+    /// raises the access fault hardware raises for it, 1, 5 or 7 for a fetch, a load or a
+    /// store/AMO, with the guest-page fault's stval and GVA, htval and htinst zero. L2 takes it
+    /// if L1 delegated it in hedeleg, else L1 does.
+    // Priv spec, hypervisor chapter, "Two-Stage Address Translation" (the G-stage's result is
+    // a supervisor physical address, checked by PMA and PMP) and "Trap Entry".
+    pub fn guest_access_fault<H: Host + ?Sized>(
+        &mut self,
+        trap: &GuestTrap,
+        regs: &mut GuestRegs,
+        host: &mut H,
+    ) -> Outcome {
+        let fault = Exception {
+            gva: trap.gva,
+            ..Exception::plain(cause::access_fault(trap.code), trap.tval)
+        };
+        if self.csrs.get(Slot::Hedeleg) >> fault.cause & 1 == 0 {
+            let from = if trap.supervisor {
+                VirtualMode::GuestSupervisor
+            } else {
+                VirtualMode::GuestUser
+            };
+            return self.exit_to_l1(fault, from, regs, host);
+        }
+        // A trap into VS-mode writes vsepc, vscause, vstval and vsstatus's SPP, SPIE and SIE.
+        let HostParts { hart, .. } = host.parts();
+        hart.write_csr(real::VSEPC, regs.pc);
+        hart.write_csr(real::VSCAUSE, fault.cause);
+        hart.write_csr(real::VSTVAL, fault.tval);
+        let status = hart.read_csr(real::VSSTATUS);
+        let spie = if status & SSTATUS_SIE != 0 {
+            SSTATUS_SPIE
+        } else {
+            0
+        };
+        let spp = if trap.supervisor { SSTATUS_SPP } else { 0 };
+        hart.write_csr(
+            real::VSSTATUS,
+            (status & !(SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP)) | spie | spp,
+        );
+        regs.pc = hart.read_csr(real::VSTVEC) & !3;
+        Outcome::Resume {
+            supervisor: true,
+            effects: Effects::empty(),
+        }
+    }
+
+    /// Makes L1's VS-level interrupts `bits` (of VSSIP, VSTIP and VSEIP: L1's SSI, STI and
+    /// SEI) pending, as the host's hvip for L1 does: in the real hvip while L1 runs; while L2
+    /// runs, in the hvip set aside for L1, which [`NestedHart::pending_l1_interrupt`] sees and
+    /// the exit to L1 puts back.
+    pub fn inject_l1_interrupts(&mut self, bits: u64, hart: &mut (impl PhysicalHart + ?Sized)) {
+        let bits = bits & VS_INTERRUPTS;
+        match self.saved.as_mut() {
+            Some(saved) => saved.h[HVIP_AT] |= bits,
+            None => {
+                let hvip = hart.read_csr(real::HVIP);
+                hart.write_csr(real::HVIP, hvip | bits);
+            }
+        }
+    }
+
     /// Switches back to L1 and delivers `exception` to it, from L2 in mode `from`; refreshes
     /// L1's NACL slots.
     pub(crate) fn exit_to_l1<H: Host + ?Sized>(

@@ -591,3 +591,129 @@ fn without_l1s_mxr_a_load_from_an_execute_only_page_is_reflected_to_l1() {
     let key = s.hart.current_context();
     assert!(s.hart.shadow().lookup(key, 0x5010, &s.host.pool).is_none());
 }
+
+#[test]
+fn an_l2_access_to_an_l1_address_with_nothing_behind_it_is_an_access_fault_taken_by_l1() {
+    let mut s = Setup::ready_to_enter();
+    s.enter();
+    s.regs.pc = 0x1500;
+    let trap = GuestTrap {
+        code: 21,
+        interrupt: false,
+        tval: 0x4000_0010,
+        htval: 0x2010 >> 2,
+        htinst: 0x3000,
+        gva: true,
+        supervisor: true,
+    };
+    let outcome = s.hart.guest_access_fault(&trap, &mut s.regs, &mut *s.host);
+    assert_eq!(outcome, ENTERED);
+    assert!(!s.hart.in_guest());
+    assert_eq!(s.regs.pc, L1_STVEC);
+    assert_eq!(
+        (
+            s.real(real::VSCAUSE),
+            s.real(real::VSTVAL),
+            s.real(real::VSEPC)
+        ),
+        (cause::LOAD_ACCESS_FAULT, 0x4000_0010, 0x1500),
+        "a load access fault at L2's address"
+    );
+    assert_eq!((s.virt(HTVAL), s.virt(HTINST)), (0, 0));
+    assert_eq!(
+        s.virt(HSTATUS) & (HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_GVA),
+        HSTATUS_SPV | HSTATUS_SPVP | HSTATUS_GVA
+    );
+}
+
+#[test]
+fn an_access_fault_l1_delegated_is_taken_by_l2_in_vs_mode() {
+    let mut s = Setup::ready_to_enter();
+    s.csr_write(HEDELEG, 1 << cause::STORE_ACCESS_FAULT);
+    s.enter();
+    s.host.cpu.write_csr(real::VSSTATUS, SSTATUS_SIE);
+    s.regs.pc = 0x1500;
+    let trap = GuestTrap {
+        code: 23,
+        interrupt: false,
+        tval: 0x4000_0018,
+        htval: 0x2018 >> 2,
+        htinst: 0,
+        gva: true,
+        supervisor: false,
+    };
+    let outcome = s.hart.guest_access_fault(&trap, &mut s.regs, &mut *s.host);
+    assert!(matches!(
+        outcome,
+        Outcome::Resume {
+            supervisor: true,
+            ..
+        }
+    ));
+    assert!(s.hart.in_guest(), "L2 takes it without an exit");
+    assert_eq!(s.regs.pc, 0x3000, "L2's stvec");
+    assert_eq!(
+        (
+            s.real(real::VSCAUSE),
+            s.real(real::VSTVAL),
+            s.real(real::VSEPC)
+        ),
+        (cause::STORE_ACCESS_FAULT, 0x4000_0018, 0x1500)
+    );
+    assert_eq!(
+        s.real(real::VSSTATUS) & (SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP),
+        SSTATUS_SPIE,
+        "from VU-mode, interrupts were enabled"
+    );
+}
+
+#[test]
+fn l1s_own_access_to_an_address_the_host_does_not_map_is_an_access_fault_at_the_same_stval() {
+    let mut s = Setup::ready_to_enter();
+    s.regs.pc = 0x4000;
+    let outcome = s.hart.exception_to_l1(
+        cause::STORE_GUEST_PAGE_FAULT,
+        0x1_0000_0000,
+        VirtualMode::User,
+        &mut s.regs,
+        &mut *s.host,
+    );
+    assert_eq!(
+        outcome,
+        Outcome::Resume {
+            supervisor: true,
+            effects: Effects::empty()
+        }
+    );
+    assert_eq!(s.regs.pc, L1_STVEC);
+    assert_eq!(
+        (
+            s.real(real::VSCAUSE),
+            s.real(real::VSTVAL),
+            s.real(real::VSEPC)
+        ),
+        (cause::STORE_ACCESS_FAULT, 0x1_0000_0000, 0x4000)
+    );
+    assert_eq!(s.real(real::VSSTATUS) & SSTATUS_SPP, 0, "from L1's U-mode");
+    assert_eq!(s.virt(HSTATUS) & (HSTATUS_SPV | HSTATUS_GVA), 0);
+    assert_eq!(s.hart.counters().entries(World::L1, false, 23), 1);
+}
+
+#[test]
+fn an_interrupt_the_host_injects_while_l2_runs_is_pending_for_l1_and_in_its_hvip_after_the_exit() {
+    let mut s = Setup::ready_to_enter();
+    s.host.cpu.write_csr(real::VSIE, 1 << 5); // L1's sie.STIE
+    s.enter();
+    assert_eq!(s.hart.pending_l1_interrupt(0, &mut *s.host), None);
+    s.hart.inject_l1_interrupts(VSTIP, &mut s.host.cpu);
+    assert_eq!(s.hart.pending_l1_interrupt(0, &mut *s.host), Some(5));
+    assert_eq!(s.real(real::HVIP) & VSTIP, VSTIP, "L1's own VSTIP to L2");
+    s.hart.interrupt_l1(5, true, &mut s.regs, &mut *s.host);
+    assert_eq!(s.real(real::HVIP), VSTIP, "the host's hvip for L1");
+    s.hart.inject_l1_interrupts(VSSIP, &mut s.host.cpu);
+    assert_eq!(
+        s.real(real::HVIP),
+        VSTIP | VSSIP,
+        "while L1 runs, the real hvip"
+    );
+}
