@@ -84,3 +84,53 @@ pub fn hlvx_wu(va: u64) -> Result<u32, u64> {
 pub fn hlv_d(va: u64) -> Result<u64, u64> {
     hypervisor_load!("hlv.d", va)
 }
+
+/// A load of the doubleword at `address` (with the current translation): the value, or the
+/// exception code the access raised (stval then holds the address).
+pub fn load_u64(address: u64) -> Result<u64, u64> {
+    guarded(|| {
+        let (value, fault): (u64, u64);
+        // SAFETY: a load, which writes no memory; a fault is caught and reported in t6. The
+        // instruction is not compressed: the catcher skips 4 bytes.
+        unsafe {
+            core::arch::asm!(
+                ".option push",
+                ".option norvc",
+                "ld {v}, 0({a})",
+                ".option pop",
+                v = out(reg) value,
+                a = in(reg) address,
+                inout("t6") 0u64 => fault,
+            );
+        }
+        match fault {
+            0 => Ok(value),
+            code => Err(code - 1),
+        }
+    })
+}
+
+/// A store of `value` to the doubleword at `address`: the exception code it raised, if any.
+/// The caller makes sure no Rust object lives there.
+pub fn store_u64(address: u64, value: u64) -> Result<(), u64> {
+    guarded(|| {
+        let fault: u64;
+        // SAFETY: a store to an address the caller owns or that has no memory behind it (it
+        // faults, caught and reported in t6); not compressed, as in `load_u64`.
+        unsafe {
+            core::arch::asm!(
+                ".option push",
+                ".option norvc",
+                "sd {v}, 0({a})",
+                ".option pop",
+                v = in(reg) value,
+                a = in(reg) address,
+                inout("t6") 0u64 => fault,
+            );
+        }
+        match fault {
+            0 => Ok(()),
+            code => Err(code - 1),
+        }
+    })
+}

@@ -28,6 +28,17 @@ pub struct Placement<'a> {
 
 const LINUX_MAGIC: &[u8; 4] = b"RSC\x05";
 
+/// A Linux `Image`'s effective size (its header's image_size: the memory it occupies from its
+/// load address, bss included); `None` for anything else.
+pub fn linux_image_size(image: &[u8]) -> Option<u64> {
+    if image.get(56..60) != Some(LINUX_MAGIC) {
+        return None;
+    }
+    let mut size = [0; 8];
+    size.copy_from_slice(image.get(16..24)?);
+    Some(u64::from_le_bytes(size))
+}
+
 /// Loads `image` for a machine whose RAM starts at `ram_base`; returns the entry address.
 pub fn load(image: &[u8], ram_base: u64, to: Placement) -> Result<u64, ImageError> {
     if image.starts_with(b"\x7fELF") {

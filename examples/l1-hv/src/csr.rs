@@ -56,6 +56,8 @@ pub mod hstatus {
     pub const fn vgein(guest: u32) -> u64 {
         ((guest as u64) << 12) & VGEIN
     }
+    /// stval holds a guest virtual address.
+    pub const GVA: u64 = 1 << 6;
     /// Trap VS-mode satp accesses and SFENCE.VMA.
     pub const VTVM: u64 = 1 << 20;
     /// Trap VS-mode WFI.
@@ -98,6 +100,12 @@ pub const HCOUNTEREN_TM: u64 = 1 << 1;
 
 /// scause values of L2's exits (Priv spec, hypervisor chapter, "Trap Cause Codes").
 pub mod scause {
+    /// Load access fault.
+    pub const LOAD_ACCESS_FAULT: u64 = 5;
+    /// Store/AMO access fault.
+    pub const STORE_ACCESS_FAULT: u64 = 7;
+    /// Supervisor timer interrupt.
+    pub const TIMER_INTERRUPT: u64 = 1 << 63 | 5;
     /// Environment call from VS-mode.
     pub const ECALL_FROM_VS: u64 = 10;
     /// Instruction guest-page fault.

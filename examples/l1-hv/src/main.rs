@@ -11,6 +11,8 @@
 //!   HFENCE.GVMA, which hart 1's next read must reflect.
 //! - When the SBI below offers NACL (and `nacl=off` does not refuse it), H CSRs and fences go
 //!   through each hart's shared memory with `nacl-shmem` and L2 is entered with sync_sret.
+//! - Loads and stores at addresses with nothing behind them, L1's own and L2's, fault as the
+//!   privileged spec says; L1's own timer fires while L2 runs without exits (`faults`).
 //! - With `aia=on`, on a machine whose S-level IMSIC has guest files, L2 gets guest interrupt
 //!   file 1 of hart 0 (hstatus.VGEIN = 1, its page mapped at `layout::INTERRUPT_FILE`); L1
 //!   sends it an MSI when L2 asks.
@@ -30,6 +32,7 @@ macro_rules! fatal {
 }
 
 mod csr;
+mod faults;
 mod frames;
 mod hart;
 #[allow(unsafe_code)]
@@ -75,6 +78,7 @@ fn boot(hartid: usize, dtb: usize) -> ! {
     smp::set_harts(machine.harts);
     println!("[L1] nacl: {}", nacl::choose(machine.options.nacl));
     println!("L1: g-stage {}", machine::mode_name(machine.options.gstage));
+    faults::own_access_faults();
     let plan = vm::create(&machine).unwrap_or_else(|error| fatal!("{error}"));
     println!("L1: l2-guest loaded, entry {:#x}", plan.entry);
     println!(

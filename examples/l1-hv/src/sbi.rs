@@ -230,6 +230,7 @@ impl OtherExtensions<Vcpu> for TestCalls {
             calls::REPORT => smp::report(vcpu.hartid, a0, a1),
             calls::WAIT => smp::wait(vcpu.hartid),
             calls::SEND_MSI => send_msi(a0),
+            calls::ARM_L1_TIMER => crate::faults::arm_own_timer(a0),
             _ => Err(SbiError::NotSupported),
         }
         .into()

@@ -1,6 +1,7 @@
 //! L2's exits into L1. bare's trap entry saves L2's registers in the hart's frame and calls
-//! `on_trap`, which handles the exit and returns to L2: an SBI call, or the guest-page fault
-//! of the page L1 maps on first touch. Anything else ends the run.
+//! `on_trap`, which handles the exit and returns to L2: an SBI call, the guest-page fault of
+//! the page L1 maps on first touch, an access fault of L2's, or L1's own timer. Anything else
+//! ends the run.
 
 use bare::println;
 use bare::trap::TrapFrame;
@@ -10,7 +11,7 @@ use sbi_dispatch::{Departure, Outcome, ResetReason, SbiCall, Xlen};
 use crate::csr::{self, HCsr, scause};
 use crate::hart::HartCsrs;
 use crate::sbi::{self, Vcpu};
-use crate::{smp, vm};
+use crate::{faults, smp, vm};
 
 /// What L1 saw of L2, on every hart; printed when L2 ends.
 pub struct Stats {
@@ -53,6 +54,10 @@ pub fn on_trap(frame: &mut TrapFrame) {
         cause @ (scause::INSTRUCTION_GUEST_PAGE_FAULT
         | scause::LOAD_GUEST_PAGE_FAULT
         | scause::STORE_GUEST_PAGE_FAULT) => guest_page_fault(&mut vcpu, cause),
+        cause @ (scause::LOAD_ACCESS_FAULT | scause::STORE_ACCESS_FAULT) => {
+            faults::l2_access_fault(&mut vcpu, frame, cause)
+        }
+        scause::TIMER_INTERRUPT => faults::own_timer_fired(),
         cause => fatal!(
             "unexpected trap from L2 on hart {hartid}: scause {cause:#x}, sepc {:#x}",
             frame.pc

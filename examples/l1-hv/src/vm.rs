@@ -1,13 +1,14 @@
 //! L2's machine: its RAM in a free range of L1's, the `l2-guest` image loaded there, and its
 //! G-stage table (VMID 1) written with `gstage`, which maps L2's RAM but one page, left for
-//! L2's first touch. One more page of L1's waits to take `MOVED_PAGE`'s place. On an AIA
-//! machine (with `aia=on`) the table also maps a guest interrupt file, L2's own.
+//! L2's first touch, and maps `UNBACKED` to an L1 address with nothing behind it. One more
+//! page of L1's waits to take `MOVED_PAGE`'s place. On an AIA machine (with `aia=on`) the
+//! table also maps a guest interrupt file, L2's own.
 
 use core::fmt;
 use gstage::{Fences, GStageTable, HfenceGvma, Hgatp, LeafAttrs, PageSize, Perms, WriteError};
 use l2_guest::layout::{
     HAS_INTERRUPT_FILE, INTERRUPT_FILE, INTERRUPT_FILE_FLAG, LAZY_PAGE, MAILBOX, MAILBOX_VALUE,
-    MOVED_AFTER, MOVED_BEFORE, MOVED_PAGE, PAGE, RAM_BASE, RAM_SIZE,
+    MOVED_AFTER, MOVED_BEFORE, MOVED_PAGE, PAGE, RAM_BASE, RAM_SIZE, UNBACKED,
 };
 use spin::Mutex;
 
@@ -134,6 +135,14 @@ pub fn create(machine: &Machine) -> Result<Plan, VmError> {
             &mut fences,
         )?;
     }
+    table.map(
+        &mut *pool,
+        UNBACKED,
+        crate::faults::NOTHING,
+        PageSize::Size4K,
+        RWX,
+        &mut fences,
+    )?;
     let flag = interrupt_file.map(|_| (INTERRUPT_FILE_FLAG, HAS_INTERRUPT_FILE));
     let notes = [(MAILBOX, MAILBOX_VALUE), (MOVED_PAGE, MOVED_BEFORE)];
     for (gpa, value) in notes.into_iter().chain(flag) {
@@ -171,6 +180,19 @@ fn load(ram: &GuestRam, image: &[u8]) -> Result<u64, VmError> {
         },
     )
     .map_err(VmError::Image)
+}
+
+/// Writes `value` to L2's doubleword at `gpa`, through L2's own mapping.
+pub fn note(gpa: u64, value: u64) -> Result<(), VmError> {
+    let vm = VM.lock();
+    let vm = vm.as_ref().ok_or(VmError::NotBuilt)?;
+    let pool = FRAMES.lock();
+    let leaf = vm
+        .table
+        .lookup(&*pool, gpa)
+        .ok_or(VmError::NotMapped(gpa))?;
+    vm.ram.write_u64(leaf.pa_of(gpa), value)?;
+    Ok(())
 }
 
 /// What a hart needs to enter L2, once it is built.

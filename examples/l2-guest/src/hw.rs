@@ -76,3 +76,21 @@ pub fn claim() -> u64 {
     unsafe { core::arch::asm!("csrrw {0}, 0x15c, zero", out(reg) topei) };
     topei
 }
+
+/// Loads from `layout::UNBACKED`, which L1 maps to nothing: the load faults into L1, which
+/// resumes after it (so it is a 4-byte instruction), leaving some value.
+pub fn load_unbacked() {
+    let _value: u64;
+    // SAFETY: a load from a page L1 maps for L2 outside its RAM, where no Rust object lives;
+    // it writes no memory.
+    unsafe {
+        core::arch::asm!(
+            ".option push",
+            ".option norvc",
+            "ld {v}, 0({a})",
+            ".option pop",
+            v = out(reg) _value,
+            a = in(reg) l2_guest::layout::UNBACKED,
+        );
+    }
+}

@@ -40,6 +40,14 @@ pub mod layout {
     /// L2's IMSIC interrupt file, when it has one: the page of a guest interrupt file of L1's
     /// machine, mapped as device memory (AIA spec, "Incoming MSI Controller", memory region).
     pub const INTERRUPT_FILE: u64 = 0x2800_0000;
+    /// A page L1 maps to an L1 physical address with nothing behind it: L2's load there
+    /// faults, and L1 takes the access fault.
+    pub const UNBACKED: u64 = 0x9000_0000;
+    /// The doubleword L2 watches, spinning without an exit, until L1's own timer fires and
+    /// L1 sets it to `L1_TIMER_FIRED`.
+    pub const L1_TIMER_FLAG: u64 = MAILBOX + 24;
+    /// What L1 writes there.
+    pub const L1_TIMER_FIRED: u64 = 0x7113_0000_0000_0005;
 }
 
 /// The test calls of `l1-hv`: an extension in the experimental range of SBI extension IDs
@@ -56,4 +64,8 @@ pub mod calls {
     /// a0 = identity: L1 writes it to the seteipnum_le register of L2's interrupt file, an MSI
     /// sent by L1 (not supported when L2 has no interrupt file).
     pub const SEND_MSI: u64 = 3;
+    /// a0 = ticks: L1 arms its own supervisor timer (Sstc's stimecmp) that far ahead of
+    /// `time` and, when it fires, writes `layout::L1_TIMER_FIRED` to `layout::L1_TIMER_FLAG`
+    /// (not supported without Sstc).
+    pub const ARM_L1_TIMER: u64 = 4;
 }

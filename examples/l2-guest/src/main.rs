@@ -2,8 +2,9 @@
 //! guest-physical). Its boot hart writes and reads back a few pages (one of them mapped by L1
 //! only on first touch), prints the value L1 left in its mailbox, takes the timer interrupt L1
 //! injects for `set_timer(0)`, and, when L1 gave it an interrupt file, takes two external
-//! interrupts from it: one it sends itself, one it asks L1 to send. It then stores a value for
-//! L1 to read with HLV.D and shuts down. Hart 1 reads a page, reports it, waits while L1 moves
+//! interrupts from it: one it sends itself, one it asks L1 to send. It loads from a page L1
+//! maps to nothing (L1 takes the access fault and resumes it), spins without an exit until
+//! L1's own timer has fired, then stores a value for L1 to read with HLV.D and shuts down. Hart 1 reads a page, reports it, waits while L1 moves
 //! that page and reports it again.
 //!
 //! It prints with the legacy console putchar: L1 offers no DBCN and copies no memory for it.
@@ -100,6 +101,11 @@ extern "C" fn timer_and_handoff() -> ! {
     if hw::has_interrupt_file() {
         external_interrupts();
     }
+    hw::load_unbacked();
+    println!("L2: resumed after the load from {:#x}", layout::UNBACKED);
+    // Due at once: L1 takes it as it returns to L2. Then 1 ms ahead: it fires while L2 spins.
+    l1_timer_while_spinning(0);
+    l1_timer_while_spinning(10_000);
     hw::write(layout::HANDOFF, layout::HANDOFF_VALUE);
     match test_call(calls::HLV_READ, layout::HANDOFF, 0) {
         (0, value) if value == layout::HANDOFF_VALUE => {
@@ -128,6 +134,21 @@ fn external_interrupts() {
     }
     expect_external(L1_IDENTITY);
     println!("L2: external interrupt {L1_IDENTITY} sent by L1");
+}
+
+/// Asks L1 to arm its own timer `ahead` ticks of `time` ahead, then spins with no exit until
+/// L1, having taken it, says so.
+fn l1_timer_while_spinning(ahead: u64) {
+    hw::write(layout::L1_TIMER_FLAG, 0);
+    match test_call(calls::ARM_L1_TIMER, ahead, 0) {
+        (0, _) => {
+            while hw::read(layout::L1_TIMER_FLAG) != layout::L1_TIMER_FIRED {
+                core::hint::spin_loop();
+            }
+            println!("L2: L1's own timer, armed {ahead} ticks ahead, fired while L2 spun");
+        }
+        (error, _) => println!("L2: L1 armed no timer of its own (SBI error {error})"),
+    }
 }
 
 /// Waits for the trap handler to claim an external interrupt, which must be `identity`.

@@ -122,13 +122,14 @@ impl GuestMemory for L1Ram {
 }
 
 /// Frames for page tables (L1's G-stage and the shadows), from a window: a bump allocator
-/// with free lists per kind.
+/// with a free list per kind, linked through the free frames' first words (0 ends a list), so
+/// that every freed frame is used again however many there are.
 #[derive(Debug)]
 pub struct Pool {
     window: Window,
     next: u64,
-    free_tables: heapless::Vec<u64, 4096>,
-    free_roots: heapless::Vec<u64, 256>,
+    free_tables: u64,
+    free_roots: u64,
     in_use: usize,
 }
 
@@ -137,9 +138,17 @@ impl Pool {
         Pool {
             window,
             next: 0,
-            free_tables: heapless::Vec::new(),
-            free_roots: heapless::Vec::new(),
+            free_tables: 0,
+            free_roots: 0,
             in_use: 0,
+        }
+    }
+
+    /// The free list of frames of `kind`.
+    fn free_list(&mut self, kind: FrameKind) -> &mut u64 {
+        match kind {
+            FrameKind::Table => &mut self.free_tables,
+            FrameKind::Root => &mut self.free_roots,
         }
     }
 
@@ -162,19 +171,21 @@ impl Pool {
 impl FramePool for Pool {
     fn alloc(&mut self, kind: FrameKind) -> Option<HostFrame> {
         let bytes = kind.entries() as u64 * 8;
-        let reused = match kind {
-            FrameKind::Table => self.free_tables.pop(),
-            FrameKind::Root => self.free_roots.pop(),
-        };
-        let pa = match reused {
-            Some(pa) => pa,
-            None => {
+        let head = *self.free_list(kind);
+        let pa = match head {
+            0 => {
                 let offset = self.next.next_multiple_of(bytes);
                 if offset + bytes > self.window.size {
                     return None;
                 }
                 self.next = offset + bytes;
                 self.window.base + offset
+            }
+            pa => {
+                let mut next = [0; 8];
+                self.window.read(pa - self.window.base, &mut next);
+                *self.free_list(kind) = u64::from_le_bytes(next);
+                pa
             }
         };
         self.window.zero(pa - self.window.base, bytes);
@@ -184,11 +195,11 @@ impl FramePool for Pool {
 
     fn free(&mut self, frame: HostFrame) {
         self.in_use -= 1;
-        // A full free list leaks the frame rather than failing.
-        let _ = match frame.kind() {
-            FrameKind::Table => self.free_tables.push(frame.pa()),
-            FrameKind::Root => self.free_roots.push(frame.pa()),
-        };
+        let head = *self.free_list(frame.kind());
+        // Only frames of this pool are passed back to it: the write lies in the window.
+        self.window
+            .write(frame.pa() - self.window.base, &head.to_le_bytes());
+        *self.free_list(frame.kind()) = frame.pa();
     }
 
     fn table(&self, frame: HostFrame) -> &[u64] {

@@ -3,7 +3,9 @@
 
 use crate::hw::{Hart, L1Ram, Pool, RealGuestFiles};
 use crate::machine::Imsic;
-use crate::{CONTEXTS, GEILEN, HART_STATE, MAILBOX, MAILBOXES, Mailboxes, START, machine_info};
+use crate::{
+    CONTEXTS, GEILEN, HART_STATE, L0Timer, MAILBOX, MAILBOXES, Mailboxes, START, machine_info,
+};
 use core::sync::atomic::Ordering;
 use gstage::{HostMapping, L1AddressMap, Perms};
 use nested_core::csr::bits::{VSSIP, VSTIP};
@@ -124,6 +126,8 @@ pub struct Ctx<'a> {
     pub regs: &'a mut GuestRegs,
     /// L1's console output of this hart, up to its next newline.
     pub line: &'a mut heapless::Vec<u8, 256>,
+    /// L0's timer on this hart, which keeps L1's SBI deadline.
+    pub timer: &'a mut L0Timer,
     /// A remote HFENCE waiting for other harts.
     pub parked: Option<PendingFences>,
     /// Harts that must fence L1's own VS-stage translations before the call returns.
@@ -185,11 +189,11 @@ impl Ctx<'_> {
         self.line.clear();
     }
 
-    /// L1's set_timer: the host's timer for L1 (through the firmware), its pending timer
-    /// interrupt cleared.
+    /// L1's set_timer: its pending timer interrupt cleared, the deadline L0's timer serves
+    /// (armed when the trap ends).
     fn set_timer(&mut self, deadline: u64) -> Outcome {
         clear_hvip(VSTIP);
-        bare::sbi::set_timer(deadline);
+        self.timer.sbi_deadline = deadline;
         Outcome::Return(Ok(0))
     }
 
@@ -198,7 +202,7 @@ impl Ctx<'_> {
         for hart in harts {
             let hart = hart as usize;
             if hart == self.hartid {
-                set_hvip(VSSIP);
+                self.nested.inject_l1_interrupts(VSSIP, self.host.hart);
             } else if let Some(pending) = crate::PENDING_SSIP.get(hart) {
                 pending.store(true, Ordering::SeqCst);
                 bare::sbi::send_ipi(1, hart);
@@ -242,12 +246,6 @@ impl Ctx<'_> {
             machine_info().harts as u32,
         )
     }
-}
-
-/// Sets bits of the real hvip (L1's pending VS interrupts while L1 runs).
-pub fn set_hvip(bits: u64) {
-    let hvip = bare::csr::read(real::HVIP).unwrap_or(0);
-    bare::csr::write(real::HVIP, hvip | bits);
 }
 
 /// Clears bits of the real hvip.

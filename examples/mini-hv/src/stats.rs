@@ -14,6 +14,9 @@ pub struct Stats {
     entries: [[[u64; CODES]; 2]; 2],
     /// L2 guest-page faults L0 served itself (shadow fills).
     pub fills: u64,
+    /// Shadow fills and L1 SRETs that found no frame for a shadow (L2 faults again, L1
+    /// executes its SRET again).
+    pub retries: u64,
     /// Completed round trips L2 -> L1 -> L2, their L0 entries in all, and the fewest.
     round_trips: u64,
     round_trip_entries: u64,
@@ -40,7 +43,9 @@ impl Stats {
         }
     }
 
-    /// The world before and after the entry just handled.
+    /// The world before and after the entry just handled, or a step of it: an entry in which
+    /// L1 enters L2 and at once takes an interrupt reports both steps, and counts for the
+    /// round trip it ends and the one it begins.
     pub fn world(&mut self, was_in_guest: bool, now_in_guest: bool) {
         match (was_in_guest, now_in_guest) {
             (true, false) => self.open = Some(1),
@@ -91,8 +96,9 @@ impl Stats {
         }
         println!("[L0] hart {hart}: engine:{line}");
         println!(
-            "[L0] hart {hart}: shadow fills {}, real HFENCEs {}, shadow contexts {}",
+            "[L0] hart {hart}: shadow fills {} (retried for want of frames {}), real HFENCEs {}, shadow contexts {}",
             self.fills,
+            self.retries,
             real.fences,
             nested.shadow().keys().count()
         );
