@@ -2,6 +2,7 @@
 //! (layout in examples/README.md, "How `mini-hv` receives L1").
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::programs;
 
@@ -41,17 +42,49 @@ pub struct L1<'a> {
     pub cmdline: &'a str,
 }
 
-/// Writes `target/examples/bundle-NAME.bin` from the files of L1's image and initrd.
-pub fn write(name: &str, l1: &L1) -> Result<PathBuf, String> {
+/// A bundle written for one run, removed when dropped.
+pub struct BundleFile {
+    path: PathBuf,
+    len: u64,
+}
+
+impl BundleFile {
+    /// Where it is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its size in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+}
+
+impl Drop for BundleFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Writes `target/examples/bundle-NAME-PID-N.bin` from the files of L1's image and initrd: a
+/// file of this run's own, so that runs side by side (in one process or several) never share
+/// one.
+pub fn write(name: &str, l1: &L1) -> Result<BundleFile, String> {
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
     let read = |path: &Path| {
         std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
     };
     let image = read(l1.image)?;
     let initrd = l1.initrd.map(read).transpose()?;
-    let path = programs::output_dir().join(format!("bundle-{name}.bin"));
-    std::fs::write(&path, encode(&image, initrd.as_deref(), l1.cmdline))
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Ok(path)
+    let run = RUNS.fetch_add(1, Ordering::Relaxed);
+    let file = format!("bundle-{name}-{}-{run}.bin", std::process::id());
+    let path = programs::output_dir().join(file);
+    let bytes = encode(&image, initrd.as_deref(), l1.cmdline);
+    std::fs::write(&path, &bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(BundleFile {
+        path,
+        len: bytes.len() as u64,
+    })
 }
 
 #[cfg(test)]

@@ -71,7 +71,12 @@ fn counts(name: &str, cmdline: &str, echo: bool) -> Result<Counts, String> {
     if echo {
         println!("\n=== mini-hv runs l1-hv ({cmdline}), which runs l2-guest");
     }
-    let run = qemu::run_nested(name, Machine { smp: 1, aia: false }, &l1, &watch)?;
+    let machine = Machine {
+        smp: 1,
+        aia: false,
+        l1_mem_mib: qemu::DEFAULT_L1_MEM_MIB,
+    };
+    let run = qemu::run_nested(name, machine, &l1, &watch)?;
     run.keep_and_check(name, &watch)?;
     closing_counts(&run.transcript)
 }

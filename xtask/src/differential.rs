@@ -25,7 +25,16 @@ pub struct Pair {
     known: &'static [Divergence],
 }
 
-const ONE_HART: Machine = Machine { smp: 1, aia: false };
+const ONE_HART: Machine = machine(1, false);
+
+/// `smp` harts, with the AIA or not, and L1's default memory.
+const fn machine(smp: u32, aia: bool) -> Machine {
+    Machine {
+        smp,
+        aia,
+        l1_mem_mib: qemu::DEFAULT_L1_MEM_MIB,
+    }
+}
 
 /// The pairs of `cargo xtask test`.
 pub static PAIRS: [Pair; 7] = [
@@ -40,20 +49,12 @@ pub static PAIRS: [Pair; 7] = [
     l1_hv("l1-hv-sv39x4", "gstage=sv39x4", ONE_HART),
     l1_hv("l1-hv-sv48x4", "gstage=sv48x4", ONE_HART),
     l1_hv("l1-hv-sv39x4-nacl-off", "gstage=sv39x4 nacl=off", ONE_HART),
-    l1_hv(
-        "l1-hv-sv39x4-smp2",
-        "gstage=sv39x4",
-        Machine { smp: 2, aia: false },
-    ),
-    l1_hv(
-        "l1-hv-sv39x4-aia",
-        "gstage=sv39x4 aia=on",
-        Machine { smp: 1, aia: true },
-    ),
+    l1_hv("l1-hv-sv39x4-smp2", "gstage=sv39x4", machine(2, false)),
+    l1_hv("l1-hv-sv39x4-aia", "gstage=sv39x4 aia=on", machine(1, true)),
     l1_hv(
         "l1-hv-sv48x4-aia-nacl-off",
         "gstage=sv48x4 aia=on nacl=off",
-        Machine { smp: 2, aia: true },
+        machine(2, true),
     ),
 ];
 

@@ -4,6 +4,8 @@
 //! - `cargo xtask fuzz [--smoke] [--seconds N] [TARGET]`: the cargo-fuzz targets.
 //! - `cargo xtask qemu`: the QEMU stage of `test` alone (differential runs and the demo).
 //! - `cargo xtask demo`: mini-hv runs l1-hv runs l2-guest, with NACL and without.
+//! - `cargo xtask linux [--short]`: Debian's Linux as L1 runs VMs with KVM, bare and under
+//!   mini-hv (`--short`: the cases of `test`).
 //! - `cargo xtask run --l1 PATH ...`: mini-hv boots any L1.
 //!
 //! Missing tools are installed when that is possible (rustup toolchains, cargo-fuzz, QEMU);
@@ -13,6 +15,7 @@ mod bundle;
 mod demo;
 mod differential;
 mod divergences;
+mod linux;
 mod programs;
 mod qemu;
 mod tools;
@@ -23,7 +26,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use bundle::L1;
-use programs::Program;
 use qemu::{Machine, Watch};
 
 /// The bare-metal target every library crate must build for (proves `no_std`).
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Some("qemu") => qemu_stage(),
         Some("demo") => demo(),
         Some("run") => run(&args[1..]),
+        Some("linux") => linux::command(&args[1..]),
         _ => Err(usage()),
     };
     match result {
@@ -54,9 +57,10 @@ fn main() -> ExitCode {
 }
 
 fn usage() -> String {
-    "usage: cargo xtask test | qemu | demo\n       \
+    "usage: cargo xtask test | qemu | demo | linux [--short]\n       \
      cargo xtask fuzz [--smoke] [--seconds N] [TARGET]\n       \
-     cargo xtask run --l1 PATH [--initrd PATH] [--append ARGS] [--smp N] [--aia] [--timeout S]"
+     cargo xtask run --l1 PATH [--initrd PATH] [--append ARGS] [--smp N] [--aia] [--mem SIZE]\n       \
+                     [--timeout S]"
         .into()
 }
 
@@ -103,6 +107,10 @@ fn test() -> Result<(), String> {
         Stage {
             name: "qemu",
             run: qemu_stage,
+        },
+        Stage {
+            name: "linux",
+            run: linux::short,
         },
     ];
     let started = Instant::now();
@@ -273,7 +281,9 @@ fn demo() -> Result<(), String> {
     Ok(())
 }
 
-/// `cargo xtask run --l1 PATH [--initrd PATH] [--append ARGS] [--smp N] [--aia] [--timeout S]`.
+/// `cargo xtask run --l1 PATH [--initrd PATH] [--append ARGS] [--smp N] [--aia] [--mem SIZE]
+/// [--timeout S]`: passes when L1 resets the system through SRST with no reason before the
+/// time limit, with no line containing "panic".
 fn run(args: &[String]) -> Result<(), String> {
     let args = RunArgs::parse(args)?;
     tools::ensure_qemu()?;
@@ -284,12 +294,13 @@ fn run(args: &[String]) -> Result<(), String> {
         cmdline: &args.cmdline,
     };
     let watch = Watch {
-        last_lines: &[Program::L1Hv.last_line(), Program::WarlProbe.last_line()],
+        last_lines: &[qemu::RESET_LINE],
         limit: args.timeout,
         echo: true,
     };
     let run = qemu::run_nested("run", args.machine, &l1, &watch)?;
-    run.keep_and_check("run", &watch)?;
+    run.keep_and_check(&format!("run-{}", std::process::id()), &watch)?;
+    run.check_l1_reset()?;
     println!("xtask: {}", run.ending);
     Ok(())
 }
@@ -306,7 +317,11 @@ struct RunArgs {
 impl RunArgs {
     fn parse(args: &[String]) -> Result<Self, String> {
         let (mut image, mut initrd, mut cmdline) = (None, None, String::new());
-        let mut machine = Machine { smp: 1, aia: false };
+        let mut machine = Machine {
+            smp: 1,
+            aia: false,
+            l1_mem_mib: qemu::DEFAULT_L1_MEM_MIB,
+        };
         let mut seconds = RUN_SECONDS;
         let mut rest = args.iter();
         while let Some(arg) = rest.next() {
@@ -317,6 +332,7 @@ impl RunArgs {
                 "--append" => cmdline.clone_from(value()?),
                 "--smp" => machine.smp = value()?.parse().map_err(|_| usage())?,
                 "--aia" => machine.aia = true,
+                "--mem" => machine.l1_mem_mib = parse_mem_mib(value()?).ok_or_else(usage)?,
                 "--timeout" => seconds = value()?.parse().map_err(|_| usage())?,
                 _ => return Err(usage()),
             }
@@ -329,6 +345,20 @@ impl RunArgs {
             timeout: Duration::from_secs(seconds),
         })
     }
+}
+
+/// `--mem SIZE` in MiB: a number of MiB, or one with an `M` or `G` suffix; a multiple of
+/// 2 MiB from 16 MiB (what `mini-hv`'s `l1-mem` takes).
+fn parse_mem_mib(text: &str) -> Option<u64> {
+    let (digits, scale) = match text.strip_suffix(['G', 'g']) {
+        Some(digits) => (digits, 1024),
+        None => (text.strip_suffix(['M', 'm']).unwrap_or(text), 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(scale)
+        .filter(|&mib| mib >= 16 && mib.is_multiple_of(2))
 }
 
 /// Library crates: top-level folders with a `Cargo.toml` and a `src/lib.rs`.

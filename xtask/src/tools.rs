@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::root;
 
@@ -69,8 +70,13 @@ pub fn ensure_target(target: &str) -> Result<(), String> {
     })
 }
 
-/// cargo-fuzz needs a nightly toolchain (for the sanitizer flags) and the cargo-fuzz binary.
+/// cargo-fuzz needs a nightly toolchain (for the sanitizer flags), the cargo-fuzz binary and
+/// a C++ compiler (libfuzzer-sys builds libFuzzer).
 pub fn ensure_fuzz_tools() -> Result<(), String> {
+    // A compiler chosen with CXX is the user's; libfuzzer-sys uses it instead of c++.
+    if std::env::var_os("CXX").is_none() {
+        ensure_apt_packages(&[("c++", "g++")])?;
+    }
     if !succeeds("rustup", &["--version"]) {
         return Err(
             "rustup is not installed; install it from https://rustup.rs, then run this again"
@@ -189,17 +195,131 @@ fn is_root() -> bool {
 
 /// `apt-get install` of QEMU and OpenSBI, from bookworm-backports on Debian bookworm.
 fn install_qemu() -> Result<(), String> {
-    let mut install = vec!["install", "-y"];
+    let mut release = Vec::new();
     if is_bookworm() {
         std::fs::write(BACKPORTS_LIST, BACKPORTS_SOURCE)
             .map_err(|e| format!("cannot write {BACKPORTS_LIST}: {e}"))?;
-        install.extend(["-t", "bookworm-backports"]);
+        release.extend(["-t", "bookworm-backports"]);
     }
-    install.extend(QEMU_PACKAGES);
-    run(Command::new("apt-get").arg("update"))?;
+    apt_install(&release, &QEMU_PACKAGES)
+}
+
+/// Makes sure every `(binary, package)` pair's binary is on the PATH: as root with apt-get,
+/// installs the packages of the missing ones; otherwise fails with one sentence naming the
+/// packages to install.
+pub fn ensure_apt_packages(needed: &[(&str, &str)]) -> Result<(), String> {
+    let missing = || -> Vec<(&str, &str)> {
+        needed
+            .iter()
+            .filter(|(binary, _)| !on_path(binary))
+            .copied()
+            .collect()
+    };
+    let absent = missing();
+    if absent.is_empty() {
+        return Ok(());
+    }
+    if is_root() && succeeds("apt-get", &["--version"]) {
+        let (binaries, packages) = split_pairs(&absent);
+        println!(
+            "xtask: {} not found; installing {} with apt-get",
+            binaries.join(", "),
+            packages.join(" ")
+        );
+        if let Err(message) = apt_install(&[], &packages) {
+            println!("xtask: {message}");
+        }
+    }
+    let absent = missing();
+    if absent.is_empty() {
+        return Ok(());
+    }
+    let (binaries, packages) = split_pairs(&absent);
+    let packages = packages.join(" ");
+    Err(format!(
+        "{} not found: install {packages} (on Debian, as root: 'apt-get install {packages}')",
+        binaries.join(", ")
+    ))
+}
+
+/// The binaries of `(binary, package)` pairs, and their packages, each package once.
+fn split_pairs<'a>(pairs: &[(&'a str, &'a str)]) -> (Vec<&'a str>, Vec<&'a str>) {
+    let binaries = pairs.iter().map(|(binary, _)| *binary).collect();
+    let mut packages = Vec::new();
+    for (_, package) in pairs {
+        if !packages.contains(package) {
+            packages.push(*package);
+        }
+    }
+    (binaries, packages)
+}
+
+/// Whether an executable file named `binary` is in a folder of the PATH.
+fn on_path(binary: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::var_os("PATH").is_some_and(|folders| {
+        std::env::split_paths(&folders).any(|folder| {
+            folder
+                .join(binary)
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    })
+}
+
+/// How long an apt-get call waits for another apt (an upgrade, someone's install) to finish.
+const APT_LOCK_SECONDS: u64 = 300;
+/// How often `apt-get update` is tried again while the package lists are locked.
+const APT_UPDATE_RETRY: Duration = Duration::from_secs(5);
+
+/// `apt-get update`, then `apt-get install -y OPTIONS PACKAGES`, each waiting for the lock of
+/// another apt.
+fn apt_install(options: &[&str], packages: &[&str]) -> Result<(), String> {
+    println!(
+        "xtask: apt-get waits up to {APT_LOCK_SECONDS} s for the lock of any other apt that runs"
+    );
+    apt_update()?;
     run(Command::new("apt-get")
-        .args(install)
+        .args(["-o", &format!("DPkg::Lock::Timeout={APT_LOCK_SECONDS}")])
+        .args(["install", "-y"])
+        .args(options)
+        .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// `apt-get update`, tried again while another apt holds the package lists' lock: apt-get
+/// waits for dpkg's lock (`DPkg::Lock::Timeout`) but not for that one.
+fn apt_update() -> Result<(), String> {
+    let started = Instant::now();
+    loop {
+        let mut command = Command::new("apt-get");
+        command.arg("update").env("LC_ALL", "C");
+        let shown = format!("{command:?}");
+        println!("$ {shown}");
+        let out = command
+            .stdout(Stdio::inherit())
+            .output()
+            .map_err(|e| format!("could not start {shown}: {e}"))?;
+        let errors = String::from_utf8_lossy(&out.stderr);
+        eprint!("{errors}");
+        if out.status.success() {
+            return Ok(());
+        }
+        if !lists_locked(&errors) || started.elapsed().as_secs() >= APT_LOCK_SECONDS {
+            return Err(format!("{shown} exited with {}", out.status));
+        }
+        println!(
+            "xtask: another apt holds the package lists; trying again in {APT_UPDATE_RETRY:?}"
+        );
+        std::thread::sleep(APT_UPDATE_RETRY);
+    }
+}
+
+/// Whether `apt-get update` failed (in the C locale) because another apt held its lock.
+fn lists_locked(errors: &str) -> bool {
+    errors
+        .lines()
+        .any(|line| line.starts_with("E: Could not get lock "))
 }
 
 fn is_bookworm() -> bool {
@@ -216,7 +336,7 @@ fn is_bookworm() -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::qemu_major;
+    use super::{lists_locked, on_path, qemu_major, split_pairs};
 
     #[test]
     fn qemu_major_version_is_read_from_the_version_line() {
@@ -224,5 +344,39 @@ mod tests {
         assert_eq!(qemu_major(line), Some(10));
         assert_eq!(qemu_major("QEMU emulator version 7.2.15"), Some(7));
         assert_eq!(qemu_major("not QEMU"), None);
+    }
+
+    #[test]
+    fn a_busy_lists_lock_is_told_from_other_update_failures() {
+        let busy = "E: Could not get lock /var/lib/apt/lists/lock. It is held by process 4564 \
+                    (apt-get)\nE: Unable to lock directory /var/lib/apt/lists/\n";
+        assert!(lists_locked(busy));
+        let offline = "W: Failed to fetch http://example.invalid/dists/bookworm/InRelease  \
+                       Temporary failure resolving 'example.invalid'\n\
+                       E: Some index files failed to download.\n";
+        assert!(!lists_locked(offline));
+    }
+
+    #[test]
+    fn packages_of_missing_binaries_are_named_once() {
+        let pairs = [
+            ("riscv64-linux-gnu-gcc", "gcc-riscv64-linux-gnu"),
+            ("c++", "g++"),
+            ("riscv64-linux-gnu-cpp", "gcc-riscv64-linux-gnu"),
+        ];
+        let (binaries, packages) = split_pairs(&pairs);
+        assert_eq!(
+            binaries,
+            ["riscv64-linux-gnu-gcc", "c++", "riscv64-linux-gnu-cpp"]
+        );
+        assert_eq!(packages, ["gcc-riscv64-linux-gnu", "g++"]);
+    }
+
+    #[test]
+    fn binaries_are_found_on_the_path() {
+        assert!(on_path("sh"));
+        assert!(!on_path("xtask-no-such-binary"));
+        // A folder is not a binary.
+        assert!(!on_path("."));
     }
 }
