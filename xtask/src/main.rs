@@ -145,6 +145,14 @@ fn check_format() -> Result<(), String> {
         "--check",
         "--manifest-path",
         "examples/Cargo.toml",
+    ])?;
+    // kvm-vmm is a workspace of its own (examples/Cargo.toml excludes it).
+    tools::cargo(&[
+        "fmt",
+        "--all",
+        "--check",
+        "--manifest-path",
+        "examples/kvm-vmm/Cargo.toml",
     ])
 }
 
@@ -165,7 +173,8 @@ fn clippy() -> Result<(), String> {
     command
         .current_dir(root().join("examples"))
         .env("CARGO_TARGET_DIR", programs::output_dir());
-    tools::run(&mut command)
+    tools::run(&mut command)?;
+    linux::vmm_clippy()
 }
 
 fn unit_tests() -> Result<(), String> {

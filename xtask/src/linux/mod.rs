@@ -10,6 +10,8 @@ mod debian;
 mod initramfs;
 mod vmm;
 
+pub use vmm::clippy as vmm_clippy;
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -7,6 +7,7 @@
 //! runs in that folder. This module makes sure the Rust target and the linker are there.
 
 use std::path::PathBuf;
+use std::process::Command;
 
 use crate::{BARE_METAL_TARGET, programs, root, tools};
 
@@ -28,16 +29,8 @@ pub struct VmPrograms {
 /// own workspace (examples/kvm-vmm) into the same output folder.
 pub fn build() -> Result<VmPrograms, String> {
     programs::build()?;
-    tools::ensure_target(VMM_TARGET)?;
     tools::ensure_apt_packages(&[VMM_LINKER])?;
-    let mut command = tools::cargo_command(&["build", "--release"]);
-    command
-        .current_dir(root().join("examples/kvm-vmm"))
-        .env("CARGO_TARGET_DIR", programs::output_dir())
-        // Flags from the environment would replace the config's `+crt-static`.
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS");
-    tools::run(&mut command)?;
+    tools::run(&mut cargo(&["build", "--release"])?)?;
     let programs = VmPrograms {
         vmm: release_binary(VMM_TARGET, "kvm-vmm"),
         guest: release_binary(BARE_METAL_TARGET, "kvm-guest"),
@@ -48,6 +41,32 @@ pub fn build() -> Result<VmPrograms, String> {
         }
     }
     Ok(programs)
+}
+
+/// `cargo clippy` of `kvm-vmm` for its target, warnings denied (clippy does not link, so the
+/// cross linker is not needed).
+pub fn clippy() -> Result<(), String> {
+    tools::run(&mut cargo(&[
+        "clippy",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?)
+}
+
+/// `cargo ARGS` in kvm-vmm's folder (so that its config applies), into the examples' output
+/// folder, once its Rust target is installed.
+fn cargo(args: &[&str]) -> Result<Command, String> {
+    tools::ensure_target(VMM_TARGET)?;
+    let mut command = tools::cargo_command(args);
+    command
+        .current_dir(root().join("examples/kvm-vmm"))
+        .env("CARGO_TARGET_DIR", programs::output_dir())
+        // Flags from the environment would replace the config's `+crt-static`.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    Ok(command)
 }
 
 /// Where a release build for `target` puts the binary `name`.
