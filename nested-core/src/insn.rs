@@ -1,4 +1,5 @@
-//! Decoding the instructions that trap to the host because L1 runs in VS-mode.
+//! Decoding the instructions that trap to the host because L1 runs in VS-mode, and the loads
+//! and stores of a guest-page fault at an address the host emulates ([`MemoryAccess`]).
 //!
 //! Priv spec, "Instruction listings" (SYSTEM opcode) and hypervisor chapter, "Hypervisor
 //! Instructions". Anything else decodes to `None`: an illegal instruction for L1.
@@ -245,5 +246,130 @@ impl Instruction {
     /// Whether the instruction reads or writes guest memory (HLV, HLVX, HSV).
     pub const fn is_hypervisor_access(&self) -> bool {
         matches!(self, Instruction::Hlv { .. } | Instruction::Hsv { .. })
+    }
+}
+
+/// A load or store of a general-purpose register that trapped at an address the host
+/// emulates (a device register): what the host needs to perform it and resume after it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryAccess {
+    /// Load into `reg` (true) or store from it.
+    pub load: bool,
+    /// The access width.
+    pub width: Width,
+    /// A load zero-extends (LBU, LHU, LWU) rather than sign-extends.
+    pub unsigned: bool,
+    /// The destination (load) or source (store) register.
+    pub reg: Reg,
+    /// The instruction's length in bytes: 2 (compressed) or 4.
+    pub len: u8,
+}
+
+const LOAD: u32 = 0b000_0011;
+const STORE: u32 = 0b010_0011;
+
+impl MemoryAccess {
+    /// Decodes htinst's transformed instruction of a load or store guest-page fault (not
+    /// zero): the standard form, with bit 1 clear when the instruction was compressed. `None`
+    /// for anything but the integer loads and stores of RV64 (an AMO, a floating-point access,
+    /// the pseudoinstruction of an implicit access).
+    // Priv spec, hypervisor chapter, "Transformed Instruction or Pseudoinstruction for mtinst
+    // or htinst"; unprivileged spec, "RV32I/RV64I Base Integer Instruction Set" (loads and
+    // stores).
+    pub const fn from_transformed(htinst: u32) -> Option<Self> {
+        match htinst & 0b11 {
+            0b11 => Self::decode_standard(htinst, 4),
+            0b01 => Self::decode_standard(htinst | 0b10, 2),
+            _ => None,
+        }
+    }
+
+    /// Decodes the instruction fetched at the pc of a load or store guest-page fault (when
+    /// htinst is zero): a standard one, or a compressed one in the low 16 bits. `None` for
+    /// anything but the integer loads and stores of RV64.
+    // Unprivileged spec, "C Standard Extension" and "Zcb" (the compressed loads and stores).
+    pub const fn from_fetched(bits: u32) -> Option<Self> {
+        if bits & 0b11 == 0b11 {
+            Self::decode_standard(bits, 4)
+        } else {
+            Self::decode_compressed(bits & 0xffff)
+        }
+    }
+
+    const fn decode_standard(bits: u32, len: u8) -> Option<Self> {
+        let funct3 = field(bits, 12, 3);
+        let (load, reg) = match bits & 0x7f {
+            LOAD => (true, field(bits, 7, 5) as Reg),
+            STORE => (false, field(bits, 20, 5) as Reg),
+            _ => return None,
+        };
+        let width = match funct3 & 0b11 {
+            0 => Width::Byte,
+            1 => Width::Half,
+            2 => Width::Word,
+            _ => Width::Double,
+        };
+        let unsigned = funct3 & 0b100 != 0;
+        // Unsigned forms exist for loads only, and there is no LDU.
+        if unsigned && (!load || matches!(width, Width::Double)) {
+            return None;
+        }
+        Some(MemoryAccess {
+            load,
+            width,
+            unsigned,
+            reg,
+            len,
+        })
+    }
+
+    /// A compressed access (2 bytes long).
+    const fn compressed(load: bool, width: Width, unsigned: bool, reg: Reg) -> Option<Self> {
+        Some(MemoryAccess {
+            load,
+            width,
+            unsigned,
+            reg,
+            len: 2,
+        })
+    }
+
+    const fn decode_compressed(bits: u32) -> Option<Self> {
+        // rd' / rs2' of the CL, CS and CLB/CSB formats: x8 to x15.
+        let low = 8 + field(bits, 2, 3) as Reg;
+        let full_rd = field(bits, 7, 5) as Reg;
+        let full_rs2 = field(bits, 2, 5) as Reg;
+        match (bits & 0b11, field(bits, 13, 3)) {
+            (0b00, 0b010) => Self::compressed(true, Width::Word, false, low),
+            (0b00, 0b011) => Self::compressed(true, Width::Double, false, low),
+            (0b00, 0b110) => Self::compressed(false, Width::Word, false, low),
+            (0b00, 0b111) => Self::compressed(false, Width::Double, false, low),
+            // Zcb: C.LBU, C.LHU, C.LH, C.SB, C.SH (funct6 100xxx with bits 12:10 = 0..3).
+            (0b00, 0b100) => match (field(bits, 10, 3), field(bits, 6, 1)) {
+                (0b000, _) => Self::compressed(true, Width::Byte, true, low),
+                (0b001, 0) => Self::compressed(true, Width::Half, true, low),
+                (0b001, _) => Self::compressed(true, Width::Half, false, low),
+                (0b010, _) => Self::compressed(false, Width::Byte, false, low),
+                (0b011, 0) => Self::compressed(false, Width::Half, false, low),
+                _ => None,
+            },
+            // C.LWSP and C.LDSP (rd 0 reserved), C.SWSP and C.SDSP.
+            (0b10, 0b010) if full_rd != 0 => Self::compressed(true, Width::Word, false, full_rd),
+            (0b10, 0b011) if full_rd != 0 => Self::compressed(true, Width::Double, false, full_rd),
+            (0b10, 0b110) => Self::compressed(false, Width::Word, false, full_rs2),
+            (0b10, 0b111) => Self::compressed(false, Width::Double, false, full_rs2),
+            _ => None,
+        }
+    }
+
+    /// The value a load of `raw` (the device's bytes, low-aligned) leaves in the register:
+    /// `width` bytes, sign- or zero-extended to 64 bits.
+    pub const fn extend(&self, raw: u64) -> u64 {
+        let unused = 64 - 8 * self.width.bytes() as u32;
+        if self.unsigned {
+            (raw << unused) >> unused
+        } else {
+            (((raw << unused) as i64) >> unused) as u64
+        }
     }
 }

@@ -460,6 +460,21 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
         }
     }
 
+    /// Withdraws L1's VS-level interrupts `bits` (of VSSIP, VSTIP and VSEIP) that the host
+    /// made pending with [`NestedHart::inject_l1_interrupts`] (a level-triggered line that
+    /// fell, such as an interrupt controller's external interrupt once claimed): from the
+    /// real hvip while L1 runs, from the hvip set aside for L1 while L2 runs.
+    pub fn withdraw_l1_interrupts(&mut self, bits: u64, hart: &mut (impl PhysicalHart + ?Sized)) {
+        let bits = bits & VS_INTERRUPTS;
+        match self.saved.as_mut() {
+            Some(saved) => saved.h[HVIP_AT] &= !bits,
+            None => {
+                let hvip = hart.read_csr(real::HVIP);
+                hart.write_csr(real::HVIP, hvip & !bits);
+            }
+        }
+    }
+
     /// Switches back to L1 and delivers `exception` to it, from L2 in mode `from`; refreshes
     /// L1's NACL slots.
     pub(crate) fn exit_to_l1<H: Host + ?Sized>(

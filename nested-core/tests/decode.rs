@@ -198,3 +198,124 @@ fn other_opcodes_and_compressed_encodings_are_not_decoded() {
         assert_eq!(decode64(bits), None, "{bits:#x}");
     }
 }
+
+mod memory_access {
+    use nested_core::insn::{MemoryAccess, Width};
+
+    fn access(load: bool, width: Width, unsigned: bool, reg: u8, len: u8) -> Option<MemoryAccess> {
+        Some(MemoryAccess {
+            load,
+            width,
+            unsigned,
+            reg,
+            len,
+        })
+    }
+
+    #[test]
+    fn every_integer_load_and_store_decodes_from_the_fetched_instruction() {
+        // lb a0, 0(a1) .. lwu a0, 0(a1); sb a2, 0(a1) .. sd a2, 0(a1); offsets do not matter.
+        let loads = [
+            (0x0005_8503, Width::Byte, false),
+            (0x0005_9503, Width::Half, false),
+            (0x0005_a503, Width::Word, false),
+            (0x0005_b503, Width::Double, false),
+            (0x0005_c503, Width::Byte, true),
+            (0x0005_d503, Width::Half, true),
+            (0x0005_e503, Width::Word, true),
+        ];
+        for (bits, width, unsigned) in loads {
+            assert_eq!(
+                MemoryAccess::from_fetched(bits | 0x7ff << 20),
+                access(true, width, unsigned, 10, 4),
+                "{bits:#x}"
+            );
+        }
+        let stores = [
+            (0x00c5_8023, Width::Byte),
+            (0x00c5_9023, Width::Half),
+            (0x00c5_a023, Width::Word),
+            (0x00c5_b023, Width::Double),
+        ];
+        for (bits, width) in stores {
+            assert_eq!(
+                MemoryAccess::from_fetched(bits | 0x7f << 25 | 0x1f << 7),
+                access(false, width, false, 12, 4),
+                "{bits:#x}"
+            );
+        }
+    }
+
+    #[test]
+    fn ldu_unsigned_stores_amos_and_float_accesses_are_not_decoded() {
+        for bits in [
+            0x0005_f503, // "ldu"
+            0x00c5_c023, // funct3 4 store
+            0x00c5_a02f, // amoadd.w
+            0x0005_a507, // flw
+            0x00c5_a027, // fsw
+            0x0000_0013, // addi
+        ] {
+            assert_eq!(MemoryAccess::from_fetched(bits), None, "{bits:#x}");
+            assert_eq!(MemoryAccess::from_transformed(bits), None, "{bits:#x}");
+        }
+    }
+
+    #[test]
+    fn a_transformed_instruction_with_bit_1_clear_was_compressed() {
+        // htinst for c.lw a0, 0(a1): lw a0, 0(a1) with bit 1 cleared; for sd: bit 1 kept.
+        assert_eq!(
+            MemoryAccess::from_transformed(0x0005_a501),
+            access(true, Width::Word, false, 10, 2)
+        );
+        assert_eq!(
+            MemoryAccess::from_transformed(0x00c5_b023),
+            access(false, Width::Double, false, 12, 4)
+        );
+        // The pseudoinstructions of implicit VS-stage table accesses (bits 1:0 = 00).
+        for pseudo in [0x0000_2000, 0x0000_3000, 0x0000_2020, 0x0000_3020] {
+            assert_eq!(MemoryAccess::from_transformed(pseudo), None);
+        }
+    }
+
+    #[test]
+    fn compressed_loads_and_stores_decode_with_their_registers_and_length_2() {
+        let cases = [
+            (0x4188, access(true, Width::Word, false, 10, 2)), // c.lw a0, 0(a1)
+            (0x6188, access(true, Width::Double, false, 10, 2)), // c.ld a0, 0(a1)
+            (0xc190, access(false, Width::Word, false, 12, 2)), // c.sw a2, 0(a1)
+            (0xe190, access(false, Width::Double, false, 12, 2)), // c.sd a2, 0(a1)
+            (0x8188, access(true, Width::Byte, true, 10, 2)),  // c.lbu a0, 0(a1)
+            (0x8588, access(true, Width::Half, true, 10, 2)),  // c.lhu a0, 0(a1)
+            (0x85c8, access(true, Width::Half, false, 10, 2)), // c.lh a0, 0(a1)
+            (0x8990, access(false, Width::Byte, false, 12, 2)), // c.sb a2, 0(a1)
+            (0x8d90, access(false, Width::Half, false, 12, 2)), // c.sh a2, 0(a1)
+            (0x4502, access(true, Width::Word, false, 10, 2)), // c.lwsp a0, 0(sp)
+            (0x6502, access(true, Width::Double, false, 10, 2)), // c.ldsp a0, 0(sp)
+            (0xc032, access(false, Width::Word, false, 12, 2)), // c.swsp a2, 0(sp)
+            (0xe032, access(false, Width::Double, false, 12, 2)), // c.sdsp a2, 0(sp)
+        ];
+        for (bits, expected) in cases {
+            // The fetch reads 32 bits: the next instruction's half must not matter.
+            assert_eq!(
+                MemoryAccess::from_fetched(0xabcd_0000 | bits),
+                expected,
+                "{bits:#x}"
+            );
+        }
+        // c.lwsp with rd = x0 is reserved; c.addi and c.j are not accesses.
+        for bits in [0x4002, 0x0505, 0xa001] {
+            assert_eq!(MemoryAccess::from_fetched(bits), None, "{bits:#x}");
+        }
+    }
+
+    #[test]
+    fn a_load_extends_the_device_bytes_by_its_signedness() {
+        let lb = access(true, Width::Byte, false, 10, 4).unwrap();
+        let lbu = access(true, Width::Byte, true, 10, 4).unwrap();
+        let lw = access(true, Width::Word, false, 10, 4).unwrap();
+        assert_eq!(lb.extend(0x80), 0xffff_ffff_ffff_ff80);
+        assert_eq!(lbu.extend(0x1_80), 0x80);
+        assert_eq!(lw.extend(0x8000_0000), 0xffff_ffff_8000_0000);
+    }
+}

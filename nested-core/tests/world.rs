@@ -717,3 +717,26 @@ fn an_interrupt_the_host_injects_while_l2_runs_is_pending_for_l1_and_in_its_hvip
         "while L1 runs, the real hvip"
     );
 }
+
+#[test]
+fn an_interrupt_the_host_withdraws_is_no_longer_pending_for_l1_while_l2_runs_nor_after_the_exit() {
+    let mut s = Setup::ready_to_enter();
+    s.host.cpu.write_csr(real::VSIE, 1 << 9 | 1 << 5); // L1's sie.SEIE and STIE
+    s.host.cpu.write_csr(real::HVIP, VSEIP); // an external interrupt for L1, raised
+    s.enter();
+    assert_eq!(s.hart.pending_l1_interrupt(0, &mut *s.host), Some(9));
+    // Its line fell (another hart claimed it) while L2 runs: L1 must not take it.
+    s.hart.withdraw_l1_interrupts(VSEIP, &mut s.host.cpu);
+    assert_eq!(s.hart.pending_l1_interrupt(0, &mut *s.host), None);
+    s.hart.inject_l1_interrupts(VSTIP, &mut s.host.cpu);
+    s.hart.interrupt_l1(5, true, &mut s.regs, &mut *s.host);
+    assert_eq!(
+        s.real(real::HVIP),
+        VSTIP,
+        "the host's hvip for L1, without SEI"
+    );
+    s.hart.inject_l1_interrupts(VSEIP, &mut s.host.cpu);
+    s.hart
+        .withdraw_l1_interrupts(VSEIP | VSTIP, &mut s.host.cpu);
+    assert_eq!(s.real(real::HVIP), 0, "while L1 runs, the real hvip");
+}

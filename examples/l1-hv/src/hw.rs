@@ -1,7 +1,7 @@
 //! The only unsafe code of `l1-hv`: memory it reaches by physical address (its device tree,
-//! its initrd, L2's RAM, the NACL shared memory, an IMSIC interrupt file's register) and the
-//! instructions Rust has no name for (HFENCE.GVMA, HLV.D, reading sp). L1 runs with
-//! satp = Bare: addresses are physical (or guest-physical when L1 is itself a guest).
+//! its initrd, L2's RAM, the NACL shared memory, an IMSIC interrupt file's register, the
+//! UART's and the PLIC's registers) and the instructions Rust has no name for (HFENCE.GVMA,
+//! HLV.D, reading sp). L1 runs with satp = Bare: addresses are physical (or guest-physical when L1 is itself a guest).
 
 use core::cell::UnsafeCell;
 use core::ops::Range;
@@ -127,6 +127,56 @@ impl InterruptFilePage {
         // SAFETY: an aligned 32-bit store to a device register (`within` checked the page lies
         // in an IMSIC's region, which holds no Rust object); it only sets a pending bit.
         unsafe { (self.0 as *mut u32).write_volatile(identity.to_le()) }
+    }
+}
+
+/// A device's registers (a UART's, a PLIC's), reached by physical address: a region the
+/// device tree names for that device, which holds no Rust object.
+#[derive(Clone, Debug)]
+pub struct DeviceRegisters(Range<u64>);
+
+impl DeviceRegisters {
+    /// The registers of the device whose `reg` is `region`.
+    pub fn new(region: Range<u64>) -> Self {
+        DeviceRegisters(region)
+    }
+
+    /// The address of the `width`-byte register at `offset`, aligned and inside the region.
+    fn at(&self, offset: u64, width: u64) -> Option<u64> {
+        let pa = self.0.start.checked_add(offset)?;
+        (pa.is_multiple_of(width) && pa.checked_add(width)? <= self.0.end).then_some(pa)
+    }
+
+    /// Reads the byte register at `offset` (0 outside the region).
+    pub fn read_u8(&self, offset: u64) -> u8 {
+        // SAFETY: a byte load from a device register inside the region (`at` checked it),
+        // which holds no Rust object.
+        self.at(offset, 1)
+            .map_or(0, |pa| unsafe { (pa as *const u8).read_volatile() })
+    }
+
+    /// Writes the byte register at `offset` (nothing outside the region).
+    pub fn write_u8(&self, offset: u64, value: u8) {
+        if let Some(pa) = self.at(offset, 1) {
+            // SAFETY: as in `read_u8`, a byte store.
+            unsafe { (pa as *mut u8).write_volatile(value) }
+        }
+    }
+
+    /// Reads the 32-bit register at `offset` (0 outside the region or misaligned).
+    pub fn read_u32(&self, offset: u64) -> u32 {
+        // SAFETY: as in `read_u8`, an aligned 32-bit load.
+        self.at(offset, 4).map_or(0, |pa| {
+            u32::from_le(unsafe { (pa as *const u32).read_volatile() })
+        })
+    }
+
+    /// Writes the 32-bit register at `offset` (nothing outside the region or misaligned).
+    pub fn write_u32(&self, offset: u64, value: u32) {
+        if let Some(pa) = self.at(offset, 4) {
+            // SAFETY: as in `read_u8`, an aligned 32-bit store.
+            unsafe { (pa as *mut u32).write_volatile(value.to_le()) }
+        }
     }
 }
 

@@ -174,7 +174,7 @@ impl GuestFile {
 
 /// The (phandle, interrupt) pairs of `node`'s interrupts-extended: a hart's interrupt
 /// controller (riscv,cpu-intc) has one interrupt cell.
-fn interrupts<'a>(node: fdt::node::FdtNode<'_, 'a>) -> impl Iterator<Item = (u32, u32)> + 'a {
+pub fn interrupts<'a>(node: fdt::node::FdtNode<'_, 'a>) -> impl Iterator<Item = (u32, u32)> + 'a {
     let cells = node
         .property("interrupts-extended")
         .map_or(&[][..], |p| p.value);
@@ -186,7 +186,7 @@ fn interrupts<'a>(node: fdt::node::FdtNode<'_, 'a>) -> impl Iterator<Item = (u32
 }
 
 /// The hart whose interrupt controller has `phandle`.
-fn hart_of(fdt: &Fdt, phandle: u32) -> Option<usize> {
+pub fn hart_of(fdt: &Fdt, phandle: u32) -> Option<usize> {
     fdt.find_node("/cpus")?
         .children()
         .filter(|cpu| cpu.name.split('@').next() == Some("cpu"))

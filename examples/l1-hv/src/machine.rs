@@ -1,5 +1,6 @@
 //! What L1 learns from its device tree: its RAM, its harts, its initrd (the `l2-guest` ELF),
-//! the memory it must leave alone, its command line and (with `aia=on`) its S-level IMSIC.
+//! the memory it must leave alone, its command line, (with `aia=on`) its S-level IMSIC and its
+//! console's UART.
 
 use core::fmt;
 use core::ops::Range;
@@ -7,6 +8,7 @@ use gstage::GStageMode;
 
 use crate::hw;
 use crate::imsic::{Imsic, ImsicError};
+use crate::uart::Uart;
 
 /// The G-stage modes of the command line, by name (`gstage=NAME`).
 const MODES: [(&str, GStageMode); 2] = [
@@ -41,6 +43,8 @@ pub struct Machine {
     pub options: Options,
     /// The S-level IMSIC, when `aia=on` and the machine has one with guest files.
     pub imsic: Option<Imsic>,
+    /// The console's UART.
+    pub uart: Option<Uart>,
 }
 
 /// L1's command line (see the examples' README).
@@ -150,6 +154,7 @@ impl Machine {
             bootargs,
             options,
             imsic,
+            uart: Uart::find(&fdt),
         })
     }
 }

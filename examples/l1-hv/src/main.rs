@@ -13,6 +13,8 @@
 //!   through each hart's shared memory with `nacl-shmem` and L2 is entered with sync_sret.
 //! - Loads and stores at addresses with nothing behind them, L1's own and L2's, fault as the
 //!   privileged spec says; L1's own timer fires while L2 runs without exits (`faults`).
+//! - Its console's 16550 UART and, through the PLIC (on a machine without the AIA), the UART's
+//!   THRE interrupt behave as the hardware's (`uart`).
 //! - With `aia=on`, on a machine whose S-level IMSIC has guest files, L2 gets guest interrupt
 //!   file 1 of hart 0 (hstatus.VGEIN = 1, its page mapped at `layout::INTERRUPT_FILE`); L1
 //!   sends it an MSI when L2 asks.
@@ -43,6 +45,7 @@ mod nacl;
 mod sbi;
 mod smp;
 mod trap;
+mod uart;
 mod vm;
 
 use bare::println;
@@ -79,6 +82,10 @@ fn boot(hartid: usize, dtb: usize) -> ! {
     println!("[L1] nacl: {}", nacl::choose(machine.options.nacl));
     println!("L1: g-stage {}", machine::mode_name(machine.options.gstage));
     faults::own_access_faults();
+    match &machine.uart {
+        Some(uart) => uart.check(),
+        None => println!("L1: no UART"),
+    }
     let plan = vm::create(&machine).unwrap_or_else(|error| fatal!("{error}"));
     println!("L1: l2-guest loaded, entry {:#x}", plan.entry);
     println!(

@@ -148,8 +148,10 @@ pub struct Guest<'a> {
     pub ram: (u64, u64),
     pub harts: usize,
     pub timebase: u32,
-    /// The UART L1 reaches directly: (base, size, clock-frequency).
+    /// The UART L0 emulates for L1: (base, size, clock-frequency).
     pub uart: Option<(u64, u64, u32)>,
+    /// Whether L1 has a PLIC (at `devices::PLIC_BASE`) with the UART's interrupt.
+    pub plic: bool,
     pub bootargs: &'a str,
     /// L1's initrd: (start, end) in L1's guest-physical space.
     pub initrd: Option<(u64, u64)>,
@@ -265,11 +267,35 @@ impl Guest<'_> {
         fdt.property_u32("#size-cells", 2)?;
         fdt.property_string("compatible", "simple-bus")?;
         fdt.property_null("ranges")?;
+        // After the harts' interrupt controllers (1..=harts) and the IMSIC (harts + 1).
+        let plic_phandle = self.harts as u32 + 2;
+        if self.plic {
+            let base = crate::devices::PLIC_BASE;
+            let node = fdt.begin_node(&alloc::format!("interrupt-controller@{base:x}"))?;
+            fdt.property_string_list(
+                "compatible",
+                alloc::vec!["sifive,plic-1.0.0".to_string(), "riscv,plic0".to_string()],
+            )?;
+            fdt.property_array_u64("reg", &[base, crate::devices::PLIC_SIZE])?;
+            // Context h: hart h's supervisor external interrupt.
+            let targets: Vec<u32> = (0..self.harts as u32).flat_map(|h| [h + 1, 9]).collect();
+            fdt.property_array_u32("interrupts-extended", &targets)?;
+            fdt.property_u32("riscv,ndev", crate::devices::SOURCES)?;
+            fdt.property_null("interrupt-controller")?;
+            fdt.property_u32("#interrupt-cells", 1)?;
+            fdt.property_u32("#address-cells", 0)?;
+            fdt.property_u32("phandle", plic_phandle)?;
+            fdt.end_node(node)?;
+        }
         if let Some((base, size, clock)) = self.uart {
             let uart = fdt.begin_node(&alloc::format!("serial@{base:x}"))?;
             fdt.property_string("compatible", "ns16550a")?;
             fdt.property_array_u64("reg", &[base, size])?;
             fdt.property_u32("clock-frequency", clock)?;
+            if self.plic {
+                fdt.property_u32("interrupt-parent", plic_phandle)?;
+                fdt.property_u32("interrupts", crate::devices::UART_SOURCE)?;
+            }
             fdt.end_node(uart)?;
         }
         if let Some(imsic) = self.imsic {

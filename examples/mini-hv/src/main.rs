@@ -6,16 +6,18 @@
 //! - `sbi`: L1's SBI through `sbi-dispatch`, with NACL and the nested HFENCEs of
 //!   `nested-core`;
 //! - `machine`: the device trees, L0's in and L1's out;
+//! - `devices`: the UART and the PLIC L0 emulates for L1;
 //! - `layout`: L0's command line (`l1-mem=SIZE`), the pool it implies, and where L1's initrd
 //!   and device tree go;
 //! - this file: boot (L1's memory, G-stage, image and device tree) and the trap handler that
-//!   hands every trap of L1 and L2 to the engine, keeps L0's timer armed for L1 and makes L1
-//!   take its interrupts while L2 runs.
+//!   hands every trap of L1 and L2 to the engine, performs L1's accesses to its devices, keeps
+//!   L0's timer armed for L1 and makes L1 take its interrupts while L2 runs.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
+mod devices;
 mod hw;
 mod layout;
 mod machine;
@@ -28,6 +30,7 @@ use bare::println;
 use bare::trap::TrapFrame;
 use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
+use devices::DeviceMap;
 use gstage::{
     FillError, GStageMode, GStageTable, LeafAttrs, Perms, ShadowConfig, SupportedModes, WalkConfig,
 };
@@ -37,7 +40,10 @@ use nested_core::aia_virt::AiaConfig;
 use nested_core::csr::bits::*;
 use nested_core::host::real;
 use nested_core::host::{GuestMemory, PhysGuestFile, PhysicalHart};
-use nested_core::{FenceMailbox, GuestRegs, GuestTrap, NestedConfig, NestedHart, Outcome, Trap};
+use nested_core::insn::MemoryAccess;
+use nested_core::{
+    Effects, FenceMailbox, GuestRegs, GuestTrap, NestedConfig, NestedHart, Outcome, Trap,
+};
 use nested_core::{Route, VirtualMode};
 use sbi::{Ctx, HwHost, ImsicLend, L1Map};
 use sbi_dispatch::{Departure, HartState, ResetReason, ResetType, SbiCall};
@@ -71,6 +77,8 @@ pub struct Machine {
     pub config: NestedConfig,
     shadow: ShadowConfig,
     map: L1Map,
+    /// L1's emulated devices.
+    devices: DeviceMap,
     l1_hgatp: u64,
     l1_dtb: u64,
 }
@@ -85,6 +93,8 @@ struct Vcpu {
     line: heapless::Vec<u8, 256>,
     stats: Stats,
     timer: L0Timer,
+    /// L1's supervisor external interrupt from its PLIC, as last made pending.
+    sei: bool,
 }
 
 /// L0's timer on one hart, which serves L1's SBI timer and, while L2 runs, L1's Sstc timer
@@ -220,6 +230,13 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, String> {
     // L1 gets the hart's hcounteren bits and Sstc; A/D bits of its G-stage are its own to
     // set (Svade), as the virtual menvcfg.ADUE is a fixed platform property.
     let imsic = lend_imsic(&host);
+    // The UART is emulated; its interrupt goes through a PLIC, which L1 cannot have beside
+    // an IMSIC on the same supervisor external interrupt.
+    let devices = DeviceMap {
+        uart: host.uart.map(|(base, _, _)| base),
+        plic: host.uart.is_some() && imsic.is_none(),
+    };
+    devices::set_harts(host.harts);
     let config = NestedConfig {
         sstc: host.has("sstc"),
         svadu: false,
@@ -233,6 +250,7 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, String> {
         harts: host.harts,
         timebase: host.timebase,
         uart: host.uart,
+        plic: devices.plic,
         bootargs: parts.bootargs,
         // The device tree's size does not depend on where the initrd is, only on whether.
         initrd: parts.initrd.map(|_| (0, 0)),
@@ -259,8 +277,7 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, String> {
 
     let mut pool = POOL.lock();
     *pool = Pool::new(pool_window);
-    let uart = host.uart.map(|(base, size, _)| (base, size.max(0x1000)));
-    let map = L1Map { ram, uart, imsic };
+    let map = L1Map { ram, imsic };
     let l1_hgatp = build_l1_gstage(&mut pool, &map)?;
     drop(pool);
 
@@ -290,6 +307,7 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, String> {
         config,
         shadow,
         map,
+        devices,
         l1_hgatp,
         l1_dtb: placed.dtb,
     });
@@ -455,9 +473,10 @@ fn aia_config(identities: u32) -> AiaConfig {
     .clamped()
 }
 
-/// L1's G-stage, in Sv39x4 under VMID `L1_VMID`: its RAM, the UART page and its IMSIC pages.
+/// L1's G-stage, in Sv39x4 under VMID `L1_VMID`: its RAM and its IMSIC pages (its devices
+/// are left out, so that their accesses trap).
 fn build_l1_gstage(pool: &mut Pool, map: &L1Map) -> Result<u64, &'static str> {
-    let (ram, uart) = (map.ram, map.uart);
+    let ram = map.ram;
     let mut fences = gstage::Fences::new();
     let mut table = GStageTable::new(GStageMode::Sv39x4, L1_VMID, pool)
         .map_err(|_| "cannot allocate L1's G-stage root")?;
@@ -471,18 +490,6 @@ fn build_l1_gstage(pool: &mut Pool, map: &L1Map) -> Result<u64, &'static str> {
             &mut fences,
         )
         .map_err(|_| "cannot map L1's RAM")?;
-    if let Some((base, size)) = uart {
-        table
-            .map_range(
-                pool,
-                base,
-                base,
-                size.next_multiple_of(0x1000),
-                LeafAttrs::new(Perms::R | Perms::W),
-                &mut fences,
-            )
-            .map_err(|_| "cannot map the UART")?;
-    }
     if let Some(imsic) = map.imsic {
         for hart in 0..imsic.harts {
             for file in 0..=GEILEN as u64 {
@@ -526,6 +533,7 @@ fn enter_l1(hartid: usize, entry: u64, arg: u64) -> ! {
             sbi_deadline: u64::MAX,
             armed: u64::MAX,
         },
+        sei: false,
     };
     // With the AIA: L1's own file is real guest file 1 (VGEIN while L1 runs), its guest files
     // 1..=GEILEN are real files 2..=GEILEN + 1, their pages mapped where L1 sees them.
@@ -683,6 +691,19 @@ fn on_trap(frame: &mut TrapFrame) {
                 };
                 Some(vcpu.nested.emulate(&trap, &mut regs, &mut host))
             }
+            // A load or store of one of L1's devices.
+            21 | 23 if machine.devices.contains(fault_gpa()) => {
+                match device_access(hartid, code, &machine.devices, &mut regs, host.hart) {
+                    Some(outcome) => Some(outcome),
+                    None => Some(vcpu.nested.exception_to_l1(
+                        code,
+                        bare::csr::read(STVAL).unwrap_or(0),
+                        l1_mode(),
+                        &mut regs,
+                        &mut host,
+                    )),
+                }
+            }
             // What L0 does not delegate: L1 takes it as hardware delivers it (an address L0
             // does not map for L1 is one with nothing behind it: an access fault).
             _ => Some(vcpu.nested.exception_to_l1(
@@ -714,6 +735,16 @@ fn on_trap(frame: &mut TrapFrame) {
         files: real_files(hartid),
     };
     vcpu.stats.world(in_guest, vcpu.nested.in_guest());
+    // L1's external interrupt follows its PLIC context's line.
+    let sei = devices::SEI_LINES.load(Ordering::SeqCst) >> hartid & 1 == 1;
+    if sei != vcpu.sei {
+        if sei {
+            vcpu.nested.inject_l1_interrupts(VSEIP, host.hart);
+        } else {
+            vcpu.nested.withdraw_l1_interrupts(VSEIP, host.hart);
+        }
+        vcpu.sei = sei;
+    }
     // While V = 1, an interrupt pending and enabled for L1 is taken at once: L2 does not
     // run (after L1's SRET into it, or after an exit L0 handled itself). Entering L2 and
     // leaving it again at once is a round trip of L1's, counted as one.
@@ -767,6 +798,53 @@ fn on_trap(frame: &mut TrapFrame) {
     wait_for_l1_fences(hartid, l1_fence_targets);
     frame.x = regs.x;
     frame.pc = regs.pc;
+}
+
+/// The guest-physical address of L1's guest-page fault: htval holds it shifted right by 2,
+/// stval (the virtual address) its low 2 bits.
+fn fault_gpa() -> u64 {
+    let htval = bare::csr::read(real::HTVAL).unwrap_or(0);
+    htval << 2 | bare::csr::read(STVAL).unwrap_or(0) & 3
+}
+
+/// L1's load or store (guest-page fault `code`, 21 or 23) of one of its devices: performed,
+/// L1's register written, its pc past the instruction, the harts whose external interrupt
+/// changed (other than this one, which follows its line when the trap ends) told with an
+/// IPI. The instruction is htinst's transformed one, or the one at the
+/// pc when htinst is 0. `None` when it is not an integer load or store of that kind (L1 then
+/// takes the access fault).
+fn device_access(
+    hartid: usize,
+    code: u64,
+    devices: &DeviceMap,
+    regs: &mut GuestRegs,
+    hart: &mut Hart,
+) -> Option<Outcome> {
+    let htinst = bare::csr::read(real::HTINST).unwrap_or(0) as u32;
+    let access = if htinst != 0 {
+        MemoryAccess::from_transformed(htinst)
+    } else {
+        hart.fetch_instruction(regs.pc)
+            .ok()
+            .and_then(MemoryAccess::from_fetched)
+    }
+    .filter(|access| access.load == (code == 21))?;
+    let reg = usize::from(access.reg);
+    let store = (!access.load).then(|| if reg == 0 { 0 } else { regs.x[reg] });
+    let (value, changed) = devices::access(devices, fault_gpa(), access.width, store, |byte| {
+        bare::console::write_bytes(&[byte])
+    });
+    if access.load && reg != 0 {
+        regs.x[reg] = access.extend(value);
+    }
+    regs.pc = regs.pc.wrapping_add(u64::from(access.len));
+    for other in (0..bare::MAX_HARTS).filter(|&h| h != hartid && changed >> h & 1 == 1) {
+        bare::sbi::send_ipi(1, other);
+    }
+    Some(Outcome::Resume {
+        supervisor: l1_mode() == VirtualMode::Hypervisor,
+        effects: Effects::empty(),
+    })
 }
 
 /// L1's mode at a trap from its own world: its HS (real VS) or U (real VU).

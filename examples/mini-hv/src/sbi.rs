@@ -17,11 +17,11 @@ use sbi_dispatch::{
     PhysicalRange, ResetReason, ResetType, Rfence, SbiError, SuspendType, SystemReset, Timer,
 };
 
-/// L1's guest-physical map as the host grants it: RAM, and the UART passed through.
+/// L1's guest-physical map as the host grants it: RAM and its IMSIC pages (its devices are
+/// emulated, never mapped).
 #[derive(Clone, Copy, Debug)]
 pub struct L1Map {
     pub ram: L1Ram,
-    pub uart: Option<(u64, u64)>,
     pub imsic: Option<ImsicLend>,
 }
 
@@ -74,16 +74,9 @@ impl L1AddressMap for L1Map {
                 perms: Perms::R | Perms::W | Perms::X,
             });
         }
-        if let Some(page) = self.imsic.and_then(|imsic| imsic.host_page(l1_gpa)) {
-            return Some(HostMapping {
-                host_pa: page + (l1_gpa & 0xfff),
-                size_log2: 12,
-                perms: Perms::R | Perms::W,
-            });
-        }
-        let (base, size) = self.uart?;
-        (l1_gpa >= base && l1_gpa < base + size).then_some(HostMapping {
-            host_pa: l1_gpa,
+        let page = self.imsic.and_then(|imsic| imsic.host_page(l1_gpa))?;
+        Some(HostMapping {
+            host_pa: page + (l1_gpa & 0xfff),
             size_log2: 12,
             perms: Perms::R | Perms::W,
         })
