@@ -13,8 +13,8 @@
 //!   through each hart's shared memory with `nacl-shmem` and L2 is entered with sync_sret.
 //! - Loads and stores at addresses with nothing behind them, L1's own and L2's, fault as the
 //!   privileged spec says; L1's own timer fires while L2 runs without exits (`faults`).
-//! - Its console's 16550 UART and, through the PLIC (on a machine without the AIA), the UART's
-//!   THRE interrupt behave as the hardware's (`uart`).
+//! - Its console's 16550 UART and the UART's THRE interrupt, through the PLIC (without the
+//!   AIA) or the APLIC's MSI to L1's IMSIC (with it), behave as the hardware's (`uart`).
 //! - With `aia=on`, on a machine whose S-level IMSIC has guest files, L2 gets guest interrupt
 //!   file 1 of hart 0 (hstatus.VGEIN = 1, its page mapped at `layout::INTERRUPT_FILE`); L1
 //!   sends it an MSI when L2 asks.

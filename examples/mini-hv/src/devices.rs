@@ -1,7 +1,8 @@
 //! The devices L0 emulates for L1: a 16550 UART whose bytes go out on the real console at
-//! once, and, on a machine without the AIA, a PLIC whose only wired source is the UART's
-//! interrupt. L1 reaches both through guest-page faults (their pages are not in its G-stage);
-//! every register value comes from L1 and is taken as any 16550 or PLIC would take it.
+//! once, and the controller of its interrupt, the only wired source: a PLIC on a machine
+//! without the AIA, an APLIC in MSI delivery mode (to L1's IMSIC) on one with it. L1 reaches
+//! them through guest-page faults (their pages are not in its G-stage); every register value
+//! comes from L1 and is taken as the device would take it.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use nested_core::insn::Width;
@@ -293,11 +294,256 @@ impl Plic {
     }
 }
 
-/// Where L1's devices are: the UART's page, and whether the PLIC is at [`PLIC_BASE`].
+/// Where L1's APLIC is, on a machine with the AIA (as QEMU's supervisor-level one), and its
+/// registers' extent (no interrupt delivery controls: it delivers by MSI only).
+pub const APLIC_BASE: u64 = 0x0d00_0000;
+pub const APLIC_SIZE: u64 = 0x4000;
+
+const DOMAINCFG: u64 = 0x0000;
+const SOURCECFG: u64 = 0x0004;
+const SETIP: u64 = 0x1c00;
+const SETIPNUM: u64 = 0x1cdc;
+const IN_CLRIP: u64 = 0x1d00;
+const CLRIPNUM: u64 = 0x1ddc;
+const SETIE: u64 = 0x1e00;
+const SETIENUM: u64 = 0x1edc;
+const CLRIE: u64 = 0x1f00;
+const CLRIENUM: u64 = 0x1fdc;
+const SETIPNUM_LE: u64 = 0x2000;
+const SETIPNUM_BE: u64 = 0x2004;
+const GENMSI: u64 = 0x3000;
+const TARGET: u64 = 0x3004;
+/// domaincfg: bits 31:24 read 0x80; IE (interrupts enabled) and DM (MSI delivery mode).
+const DOMAINCFG_FIXED: u32 = 0x8000_0000;
+const DOMAINCFG_IE: u32 = 1 << 8;
+const DOMAINCFG_DM: u32 = 1 << 2;
+/// target in MSI delivery mode: hart index (31:18), guest index (17:12), EIID (10:0).
+const TARGET_MASK: u32 = 0xffff_f7ff;
+
+/// A source's mode (sourcecfg.SM).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SourceMode {
+    Inactive,
+    Detached,
+    EdgeRise,
+    EdgeFall,
+    LevelHigh,
+    LevelLow,
+}
+
+impl SourceMode {
+    /// sourcecfg.SM's value; a reserved one (2, 3) makes the source inactive.
+    fn from_sm(sm: u32) -> Self {
+        match sm {
+            1 => SourceMode::Detached,
+            4 => SourceMode::EdgeRise,
+            5 => SourceMode::EdgeFall,
+            6 => SourceMode::LevelHigh,
+            7 => SourceMode::LevelLow,
+            _ => SourceMode::Inactive,
+        }
+    }
+
+    fn sm(self) -> u32 {
+        match self {
+            SourceMode::Inactive => 0,
+            SourceMode::Detached => 1,
+            SourceMode::EdgeRise => 4,
+            SourceMode::EdgeFall => 5,
+            SourceMode::LevelHigh => 6,
+            SourceMode::LevelLow => 7,
+        }
+    }
+
+    /// The rectified input of a source whose wire is at `input`.
+    fn rectified(self, input: bool) -> bool {
+        match self {
+            SourceMode::EdgeRise | SourceMode::LevelHigh => input,
+            SourceMode::EdgeFall | SourceMode::LevelLow => !input,
+            SourceMode::Inactive | SourceMode::Detached => false,
+        }
+    }
+
+    fn level(self) -> bool {
+        matches!(self, SourceMode::LevelHigh | SourceMode::LevelLow)
+    }
+}
+
+/// An MSI the APLIC sends: identity `eiid` to interrupt file `guest` (0: the supervisor-level
+/// one) of hart `hart`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Msi {
+    pub hart: usize,
+    pub guest: u32,
+    pub eiid: u32,
+}
+
+impl Msi {
+    /// The MSI a target register (or genmsi) names.
+    fn of(target: u32) -> Msi {
+        Msi {
+            hart: (target >> 18) as usize,
+            guest: target >> 12 & 0x3f,
+            eiid: target & 0x7ff,
+        }
+    }
+}
+
+/// An APLIC interrupt domain at supervisor level, with no child domain, in MSI delivery mode
+/// (AIA spec, "Advanced Platform-Level Interrupt Controller"), of sources 1..=SOURCES.
+#[derive(Debug)]
+pub struct Aplic {
+    domaincfg: u32,
+    /// Indexed by source; source 0 does not exist.
+    mode: [SourceMode; SOURCES as usize + 1],
+    target: [u32; SOURCES as usize + 1],
+    /// Bit s: the wire of source s is high.
+    input: u32,
+    pending: u32,
+    enabled: u32,
+}
+
+impl Aplic {
+    pub const fn new() -> Self {
+        Aplic {
+            domaincfg: 0,
+            mode: [SourceMode::Inactive; SOURCES as usize + 1],
+            target: [0; SOURCES as usize + 1],
+            input: 0,
+            pending: 0,
+            enabled: 0,
+        }
+    }
+
+    /// Bits of the sources whose rectified input is high.
+    fn rectified(&self) -> u32 {
+        (1..=SOURCES)
+            .filter(|&s| self.mode[s as usize].rectified(self.input >> s & 1 == 1))
+            .fold(0, |bits, s| bits | 1 << s)
+    }
+
+    /// A write that sets the pending bits `bits` (setip, setipnum): an active source's, but a
+    /// level-sensitive one's only while its rectified input is high.
+    fn set_pending(&mut self, bits: u32) {
+        let rectified = self.rectified();
+        for s in (1..=SOURCES).filter(|&s| bits >> s & 1 == 1) {
+            let mode = self.mode[s as usize];
+            if mode != SourceMode::Inactive && (!mode.level() || rectified >> s & 1 == 1) {
+                self.pending |= 1 << s;
+            }
+        }
+    }
+
+    /// The wire of `source` is at `level`: a rising rectified input makes it pending, and a
+    /// level-sensitive source is not pending while its rectified input is low.
+    pub fn set_input(&mut self, source: u32, level: bool) {
+        let before = self.rectified();
+        self.input = (self.input & !(1 << source)) | u32::from(level) << source;
+        let after = self.rectified();
+        let mode = self.mode[source as usize];
+        if (after & !before) >> source & 1 == 1 {
+            self.pending |= 1 << source;
+        }
+        if mode.level() && after >> source & 1 == 0 {
+            self.pending &= !(1 << source);
+        }
+    }
+
+    /// Sends the MSIs of the enabled pending sources (their pending bits cleared) to `send`.
+    pub fn forward(&mut self, mut send: impl FnMut(Msi)) {
+        let ready = DOMAINCFG_IE | DOMAINCFG_DM;
+        if self.domaincfg & ready != ready {
+            return;
+        }
+        let ready = self.pending & self.enabled;
+        for s in (1..=SOURCES).filter(|&s| ready >> s & 1 == 1) {
+            self.pending &= !(1 << s);
+            send(Msi::of(self.target[s as usize]));
+        }
+    }
+
+    /// The source a register at `base + 4 * (s - 1)` names, if it exists.
+    fn source_at(offset: u64, base: u64) -> Option<usize> {
+        let index = offset.checked_sub(base)? / 4 + 1;
+        (offset.is_multiple_of(4) && index <= u64::from(SOURCES)).then_some(index as usize)
+    }
+
+    /// A source number written to a ...num register, if it exists.
+    fn number(value: u32) -> u32 {
+        if (1..=SOURCES).contains(&value) {
+            1 << value
+        } else {
+            0
+        }
+    }
+
+    /// Reads the word at `offset`.
+    pub fn read(&self, offset: u64) -> u32 {
+        match offset {
+            DOMAINCFG => DOMAINCFG_FIXED | self.domaincfg,
+            // One word of each bit array holds every source.
+            SETIP => self.pending,
+            IN_CLRIP => self.rectified(),
+            SETIE => self.enabled,
+            _ => {
+                if let Some(s) = Self::source_at(offset, SOURCECFG).filter(|_| offset < SETIP) {
+                    self.mode[s].sm()
+                } else if let Some(s) = Self::source_at(offset, TARGET) {
+                    self.target[s]
+                } else {
+                    // genmsi reads idle; the rest reads 0.
+                    0
+                }
+            }
+        }
+    }
+
+    /// Writes the word at `offset`; an MSI genmsi asks for goes to `send`.
+    pub fn write(&mut self, offset: u64, value: u32, send: impl FnOnce(Msi)) {
+        match offset {
+            // BE (big-endian) is hardwired to 0.
+            DOMAINCFG => self.domaincfg = value & (DOMAINCFG_IE | DOMAINCFG_DM),
+            SETIP => self.set_pending(value),
+            SETIPNUM | SETIPNUM_LE => self.set_pending(Self::number(value)),
+            SETIPNUM_BE => self.set_pending(Self::number(value.swap_bytes())),
+            IN_CLRIP => self.pending &= !value,
+            CLRIPNUM => self.pending &= !Self::number(value),
+            SETIE => self.enabled |= value & self.active(),
+            SETIENUM => self.enabled |= Self::number(value) & self.active(),
+            CLRIE => self.enabled &= !value,
+            CLRIENUM => self.enabled &= !Self::number(value),
+            GENMSI => send(Msi::of(value & TARGET_MASK)),
+            _ => {
+                if let Some(s) = Self::source_at(offset, SOURCECFG).filter(|_| offset < SETIP) {
+                    // No child domain: D is 0, SM the only field.
+                    let mode = SourceMode::from_sm(value & 7);
+                    self.mode[s] = mode;
+                    if mode == SourceMode::Inactive {
+                        self.pending &= !(1 << s);
+                        self.enabled &= !(1 << s);
+                    }
+                } else if let Some(s) = Self::source_at(offset, TARGET) {
+                    self.target[s] = value & TARGET_MASK;
+                }
+            }
+        }
+    }
+
+    /// Bits of the active sources (an inactive one's pending and enable bits stay 0).
+    fn active(&self) -> u32 {
+        (1..=SOURCES)
+            .filter(|&s| self.mode[s as usize] != SourceMode::Inactive)
+            .fold(0, |bits, s| bits | 1 << s)
+    }
+}
+
+/// Where L1's devices are: the UART's page, and which interrupt controller L1 has for it: a
+/// PLIC at [`PLIC_BASE`] (without the AIA) or an APLIC at [`APLIC_BASE`] (with it).
 #[derive(Clone, Copy, Debug)]
 pub struct DeviceMap {
     pub uart: Option<u64>,
     pub plic: bool,
+    pub aplic: bool,
 }
 
 impl DeviceMap {
@@ -305,6 +551,7 @@ impl DeviceMap {
     pub fn contains(&self, gpa: u64) -> bool {
         self.uart.is_some_and(|page| gpa >> 12 == page >> 12)
             || (self.plic && (PLIC_BASE..PLIC_BASE + PLIC_SIZE).contains(&gpa))
+            || (self.aplic && (APLIC_BASE..APLIC_BASE + APLIC_SIZE).contains(&gpa))
     }
 }
 
@@ -312,11 +559,13 @@ impl DeviceMap {
 struct Devices {
     uart: Uart,
     plic: Plic,
+    aplic: Aplic,
 }
 
 static DEVICES: Mutex<Devices> = Mutex::new(Devices {
     uart: Uart::new(),
     plic: Plic::new(0),
+    aplic: Aplic::new(),
 });
 
 /// Bit h: the PLIC asserts hart h's supervisor external interrupt.
@@ -328,16 +577,18 @@ pub fn set_harts(harts: usize) {
 }
 
 /// L1's load (`store` None) or store of `width` at `gpa` of the device `map` places there:
-/// the value a load reads (the register's bytes, low-aligned) and the harts whose external
-/// interrupt line changed. A byte the UART sends goes to `send`. Device registers are
-/// byte-wide (UART) or word-wide (PLIC): a wider access reaches the register at its address,
-/// a narrower PLIC access reads 0 and writes nothing.
+/// the value a load reads (the register's bytes, low-aligned) and the harts whose PLIC
+/// external interrupt line changed. A byte the UART sends goes to `send`, an MSI the APLIC
+/// sends to `msi`. Device registers are byte-wide (UART) or word-wide (PLIC, APLIC): a wider
+/// access reaches the register at its address, a narrower (A)PLIC access reads 0 and writes
+/// nothing.
 pub fn access(
     map: &DeviceMap,
     gpa: u64,
     width: Width,
     store: Option<u64>,
     send: impl FnOnce(u8),
+    mut msi: impl FnMut(Msi),
 ) -> (u64, u64) {
     let mut devices = DEVICES.lock();
     let mut value = 0;
@@ -349,15 +600,25 @@ pub fn access(
             Some(data) => devices.uart.write(offset, data as u8, send),
             None => value = u64::from(devices.uart.read(offset)),
         }
-    } else if map.plic && width.bytes() >= 4 && gpa.is_multiple_of(4) {
-        let offset = gpa.wrapping_sub(PLIC_BASE);
+    } else if width.bytes() < 4 || !gpa.is_multiple_of(4) {
+        // Not a word of an interrupt controller.
+    } else if map.plic && (PLIC_BASE..PLIC_BASE + PLIC_SIZE).contains(&gpa) {
+        let offset = gpa - PLIC_BASE;
         match store {
             Some(data) => devices.plic.write(offset, data as u32),
             None => value = u64::from(devices.plic.read(offset)),
         }
+    } else if map.aplic && (APLIC_BASE..APLIC_BASE + APLIC_SIZE).contains(&gpa) {
+        let offset = gpa - APLIC_BASE;
+        match store {
+            Some(data) => devices.aplic.write(offset, data as u32, &mut msi),
+            None => value = u64::from(devices.aplic.read(offset)),
+        }
     }
     let level = devices.uart.interrupt();
     devices.plic.set_level(UART_SOURCE, level);
+    devices.aplic.set_input(UART_SOURCE, level);
+    devices.aplic.forward(msi);
     let lines = (0..bare::MAX_HARTS)
         .filter(|&h| devices.plic.asserted(h))
         .fold(0u64, |lines, h| lines | 1 << h);

@@ -152,6 +152,9 @@ pub struct Guest<'a> {
     pub uart: Option<(u64, u64, u32)>,
     /// Whether L1 has a PLIC (at `devices::PLIC_BASE`) with the UART's interrupt.
     pub plic: bool,
+    /// Whether L1 has an APLIC (at `devices::APLIC_BASE`, sending MSIs to its IMSIC) with the
+    /// UART's interrupt.
+    pub aplic: bool,
     pub bootargs: &'a str,
     /// L1's initrd: (start, end) in L1's guest-physical space.
     pub initrd: Option<(u64, u64)>,
@@ -267,7 +270,8 @@ impl Guest<'_> {
         fdt.property_u32("#size-cells", 2)?;
         fdt.property_string("compatible", "simple-bus")?;
         fdt.property_null("ranges")?;
-        // After the harts' interrupt controllers (1..=harts) and the IMSIC (harts + 1).
+        // After the harts' interrupt controllers (1..=harts) and the IMSIC (harts + 1); the
+        // UART's interrupt controller, a PLIC or an APLIC.
         let plic_phandle = self.harts as u32 + 2;
         if self.plic {
             let base = crate::devices::PLIC_BASE;
@@ -287,6 +291,19 @@ impl Guest<'_> {
             fdt.property_u32("phandle", plic_phandle)?;
             fdt.end_node(node)?;
         }
+        if self.aplic {
+            let base = crate::devices::APLIC_BASE;
+            let node = fdt.begin_node(&alloc::format!("interrupt-controller@{base:x}"))?;
+            fdt.property_string("compatible", "riscv,aplic")?;
+            fdt.property_array_u64("reg", &[base, crate::devices::APLIC_SIZE])?;
+            fdt.property_u32("msi-parent", self.harts as u32 + 1)?;
+            fdt.property_u32("riscv,num-sources", crate::devices::SOURCES)?;
+            fdt.property_null("interrupt-controller")?;
+            fdt.property_u32("#interrupt-cells", 2)?;
+            fdt.property_u32("#address-cells", 0)?;
+            fdt.property_u32("phandle", plic_phandle)?;
+            fdt.end_node(node)?;
+        }
         if let Some((base, size, clock)) = self.uart {
             let uart = fdt.begin_node(&alloc::format!("serial@{base:x}"))?;
             fdt.property_string("compatible", "ns16550a")?;
@@ -295,6 +312,10 @@ impl Guest<'_> {
             if self.plic {
                 fdt.property_u32("interrupt-parent", plic_phandle)?;
                 fdt.property_u32("interrupts", crate::devices::UART_SOURCE)?;
+            } else if self.aplic {
+                // Level-triggered, active high.
+                fdt.property_u32("interrupt-parent", plic_phandle)?;
+                fdt.property_array_u32("interrupts", &[crate::devices::UART_SOURCE, 4])?;
             }
             fdt.end_node(uart)?;
         }

@@ -230,11 +230,12 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, String> {
     // L1 gets the hart's hcounteren bits and Sstc; A/D bits of its G-stage are its own to
     // set (Svade), as the virtual menvcfg.ADUE is a fixed platform property.
     let imsic = lend_imsic(&host);
-    // The UART is emulated; its interrupt goes through a PLIC, which L1 cannot have beside
-    // an IMSIC on the same supervisor external interrupt.
+    // The UART is emulated; its interrupt goes through a PLIC, or with an IMSIC (which owns
+    // the supervisor external interrupt) through an APLIC sending MSIs to it.
     let devices = DeviceMap {
         uart: host.uart.map(|(base, _, _)| base),
         plic: host.uart.is_some() && imsic.is_none(),
+        aplic: host.uart.is_some() && imsic.is_some(),
     };
     devices::set_harts(host.harts);
     let config = NestedConfig {
@@ -251,6 +252,7 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, String> {
         timebase: host.timebase,
         uart: host.uart,
         plic: devices.plic,
+        aplic: devices.aplic,
         bootargs: parts.bootargs,
         // The device tree's size does not depend on where the initrd is, only on whether.
         initrd: parts.initrd.map(|_| (0, 0)),
@@ -831,9 +833,14 @@ fn device_access(
     .filter(|access| access.load == (code == 21))?;
     let reg = usize::from(access.reg);
     let store = (!access.load).then(|| if reg == 0 { 0 } else { regs.x[reg] });
-    let (value, changed) = devices::access(devices, fault_gpa(), access.width, store, |byte| {
-        bare::console::write_bytes(&[byte])
-    });
+    let (value, changed) = devices::access(
+        devices,
+        fault_gpa(),
+        access.width,
+        store,
+        |byte| bare::console::write_bytes(&[byte]),
+        send_msi,
+    );
     if access.load && reg != 0 {
         regs.x[reg] = access.extend(value);
     }
@@ -845,6 +852,23 @@ fn device_access(
         supervisor: l1_mode() == VirtualMode::Hypervisor,
         effects: Effects::empty(),
     })
+}
+
+/// An MSI of L1's APLIC: identity `eiid` in interrupt file `guest` of hart `hart` of L1's
+/// IMSIC, which is real guest file `guest + 1` of that hart. One to a file or hart L1 does not
+/// have is dropped, as it would reach no IMSIC.
+fn send_msi(msi: devices::Msi) {
+    use nested_core::aia_virt::GuestFileHardware;
+    let real = u8::try_from(msi.guest + 1)
+        .ok()
+        .filter(|&file| usize::from(file) <= GEILEN + 1)
+        .and_then(PhysGuestFile::new);
+    if let Some(file) = real
+        && msi.hart < machine_info().harts.min(bare::MAX_HARTS)
+        && machine_info().map.imsic.is_some()
+    {
+        real_files(msi.hart).set_eipnum(file, msi.eiid);
+    }
 }
 
 /// L1's mode at a trap from its own world: its HS (real VS) or U (real VU).
