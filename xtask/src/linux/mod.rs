@@ -64,9 +64,6 @@ else
     }
 fi
 echo "init: done"
-# Under mini-hv the UART raises no interrupt, so console output still queued in the tty when
-# the machine powers off is lost: give it a second to drain.
-sleep 1
 poweroff -f
 "#;
 
@@ -222,9 +219,22 @@ struct Outcome {
     /// How long each run took; `None` for a run that did not happen.
     bare: Option<Duration>,
     nested: Option<Duration>,
-    /// mini-hv's closing statistics line, if it printed one.
-    statistics: Option<String>,
+    /// When each kernel started `/init`, by its own clock.
+    bare_init: Option<f64>,
+    nested_init: Option<f64>,
+    /// mini-hv's counters, if it printed them.
+    figures: Option<Figures>,
     failure: Option<String>,
+}
+
+/// What mini-hv counted over a nested run, its harts added up.
+#[derive(Debug, Default, PartialEq)]
+struct Figures {
+    /// "N.NN" from its closing line.
+    entries_per_round_trip: String,
+    shadow_fills: u64,
+    real_hfences: u64,
+    shadow_contexts: u64,
 }
 
 /// Runs the cases, prints the table, and fails naming the cases that failed.
@@ -333,7 +343,9 @@ impl Case {
             case: self.name,
             bare: None,
             nested: None,
-            statistics: None,
+            bare_init: None,
+            nested_init: None,
+            figures: None,
             failure: None,
         };
         let result = self.run_both(kernel, initrd, &mut outcome);
@@ -363,6 +375,7 @@ impl Case {
         };
         let bare = qemu::run(&boot, &bare_watch)?;
         outcome.bare = Some(started.elapsed());
+        outcome.bare_init = init_started(&bare.transcript);
         let bare_verdicts = self.check(&bare_name, &bare, &bare_watch)?;
 
         let nested_name = format!("linux-{}-nested", self.name);
@@ -380,7 +393,8 @@ impl Case {
         };
         let nested = qemu::run_nested(&nested_name, self.machine, &l1, &nested_watch)?;
         outcome.nested = Some(started.elapsed());
-        outcome.statistics = statistics(&nested.transcript);
+        outcome.nested_init = init_started(&nested.transcript);
+        outcome.figures = figures(&nested.transcript);
         let nested_verdicts = self.check(&nested_name, &nested, &nested_watch)?;
         nested.check_l1_reset().map_err(|e| {
             format!(
@@ -490,40 +504,92 @@ fn compare(bare: &[String], nested: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// mini-hv's closing statistics line, `[L0] round trips: N, L0 entries: M, ...`, without
-/// its prefix.
-fn statistics(transcript: &[String]) -> Option<String> {
-    transcript
-        .iter()
-        .rev()
-        .find_map(|line| line.strip_prefix("[L0] round trips: "))
-        .map(|rest| format!("round trips: {rest}"))
+/// The kernel's time stamp of `Run /init as init process`: when the boot reached `/init`.
+fn init_started(transcript: &[String]) -> Option<f64> {
+    transcript.iter().find_map(|line| {
+        let (stamp, message) = line.strip_prefix('[')?.split_once(']')?;
+        (message.trim() == "Run /init as init process")
+            .then(|| stamp.trim().parse().ok())
+            .flatten()
+    })
 }
 
-/// A run's seconds with one decimal, `-` for a run that did not happen.
-fn seconds(run: Option<Duration>) -> String {
-    run.map_or("-".into(), |time| format!("{:.1}", time.as_secs_f64()))
+/// mini-hv's counters: entries per round trip from its closing line, shadow fills, real
+/// HFENCEs and shadow contexts from each hart's `[L0] hart N: shadow fills F (...), real
+/// HFENCEs H, shadow contexts C` line.
+fn figures(transcript: &[String]) -> Option<Figures> {
+    let entries_per_round_trip = transcript.iter().rev().find_map(|line| {
+        let rest = line.strip_prefix("[L0] round trips: ")?;
+        let (_, per) = rest.split_once("entries per round trip: ")?;
+        Some(per.split(',').next()?.to_string())
+    })?;
+    let mut figures = Figures {
+        entries_per_round_trip,
+        ..Figures::default()
+    };
+    let number_after = |line: &str, label: &str| -> Option<u64> {
+        let (_, rest) = line.split_once(label)?;
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    };
+    for line in transcript.iter().filter(|l| l.starts_with("[L0] hart ")) {
+        if let (Some(fills), Some(fences), Some(contexts)) = (
+            number_after(line, "shadow fills "),
+            number_after(line, "real HFENCEs "),
+            number_after(line, "shadow contexts "),
+        ) {
+            figures.shadow_fills += fills;
+            figures.real_hfences += fences;
+            figures.shadow_contexts += contexts;
+        }
+    }
+    Some(figures)
 }
 
-/// The closing table: case, seconds bare and nested, result, mini-hv's statistics.
+/// Seconds with one decimal, `-` for what did not happen.
+fn seconds(time: Option<f64>) -> String {
+    time.map_or("-".into(), |time| format!("{time:.1}"))
+}
+
+/// The closing table: per case, each run's seconds in all and to `/init` (the kernel's
+/// clock), the result, and mini-hv's counters.
 fn table(outcomes: &[Outcome]) -> String {
     let mut text = format!(
-        "\n{:<20} {:>7} {:>9}  {:<6}  mini-hv\n",
-        "case", "bare s", "nested s", "result"
+        "\n{:<16} {:>13} {:>15}  {:<6} {:>9} {:>8} {:>8} {:>8}\n",
+        "case",
+        "bare s (init)",
+        "nested s (init)",
+        "result",
+        "entries/rt",
+        "fills",
+        "HFENCEs",
+        "contexts"
     );
     for outcome in outcomes {
+        let both = |run: Option<Duration>, init: Option<f64>| {
+            format!(
+                "{} ({})",
+                seconds(run.map(|time| time.as_secs_f64())),
+                seconds(init)
+            )
+        };
+        let figures = outcome.figures.as_ref();
+        let figure = |value: Option<u64>| value.map_or("-".into(), |v| v.to_string());
         let _ = writeln!(
             text,
-            "{:<20} {:>7} {:>9}  {:<6}  {}",
+            "{:<16} {:>13} {:>15}  {:<6} {:>9} {:>8} {:>8} {:>8}",
             outcome.case,
-            seconds(outcome.bare),
-            seconds(outcome.nested),
+            both(outcome.bare, outcome.bare_init),
+            both(outcome.nested, outcome.nested_init),
             if outcome.failure.is_some() {
                 "FAILED"
             } else {
                 "ok"
             },
-            outcome.statistics.as_deref().unwrap_or("-"),
+            figures.map_or("-", |f| f.entries_per_round_trip.as_str()),
+            figure(figures.map(|f| f.shadow_fills)),
+            figure(figures.map(|f| f.real_hfences)),
+            figure(figures.map(|f| f.shadow_contexts)),
         );
     }
     text
@@ -532,7 +598,8 @@ fn table(outcomes: &[Outcome]) -> String {
 #[cfg(test)]
 mod tests {
     use super::{
-        Case, ONE_HART, Outcome, Scenario, Suite, check_transcript, compare, statistics, table, vms,
+        Case, Figures, ONE_HART, Outcome, Scenario, Suite, check_transcript, compare, figures,
+        init_started, table, vms,
     };
     use std::time::Duration;
 
@@ -636,21 +703,50 @@ init: done";
         );
     }
 
+    const NESTED_END: &str = "\
+[    2.725467] Run /init as init process
+init: done
+[L0] hart 0: shadow fills 2895 (retried for want of frames 0), real HFENCEs 1147, shadow contexts 3
+[L0] hart 1: shadow fills 2904 (retried for want of frames 0), real HFENCEs 1148, shadow contexts 2
+[L0] round trips: 8077, L0 entries: 23835, entries per round trip: 2.95, fewest: 2
+[L0] system reset by L1: type Shutdown, reason NoReason";
+
     #[test]
-    fn the_table_shows_runs_that_did_not_happen_as_a_dash() {
+    fn mini_hv_figures_add_up_its_harts() {
+        let transcript = lines(NESTED_END);
+        assert_eq!(
+            figures(&transcript),
+            Some(Figures {
+                entries_per_round_trip: "2.95".into(),
+                shadow_fills: 5799,
+                real_hfences: 2295,
+                shadow_contexts: 5,
+            })
+        );
+        assert_eq!(figures(&transcript[..4]), None);
+        assert_eq!(init_started(&transcript), Some(2.725467));
+        assert_eq!(init_started(&transcript[1..]), None);
+    }
+
+    #[test]
+    fn the_table_shows_what_did_not_happen_as_a_dash() {
         let outcomes = [
             Outcome {
                 case: "6.12-one-hart",
                 bare: Some(Duration::from_millis(8_940)),
                 nested: Some(Duration::from_millis(26_420)),
-                statistics: Some("round trips: 5, L0 entries: 20".into()),
+                bare_init: Some(1.5),
+                nested_init: Some(2.72),
+                figures: figures(&lines(NESTED_END)),
                 failure: None,
             },
             Outcome {
                 case: "7.x-smp2",
                 bare: Some(Duration::from_secs(180)),
                 nested: None,
-                statistics: None,
+                bare_init: None,
+                nested_init: None,
+                figures: None,
                 failure: Some("time-out".into()),
             },
         ];
@@ -665,29 +761,21 @@ init: done";
             [
                 "6.12-one-hart",
                 "8.9",
+                "(1.5)",
                 "26.4",
+                "(2.7)",
                 "ok",
-                "round",
-                "trips:",
-                "5,",
-                "L0",
-                "entries:",
-                "20"
+                "2.95",
+                "5799",
+                "2295",
+                "5"
             ]
         );
-        assert_eq!(rows[1], ["7.x-smp2", "180.0", "-", "FAILED", "-"]);
-    }
-
-    #[test]
-    fn mini_hv_statistics_line_is_found_without_its_prefix() {
-        let transcript = lines(
-            "init: done\n[L0] round trips: 12, L0 entries: 30, entries per round trip: 2.50, \
-             fewest: 2",
-        );
         assert_eq!(
-            statistics(&transcript).as_deref(),
-            Some("round trips: 12, L0 entries: 30, entries per round trip: 2.50, fewest: 2")
+            rows[1],
+            [
+                "7.x-smp2", "180.0", "(-)", "-", "(-)", "FAILED", "-", "-", "-", "-"
+            ]
         );
-        assert_eq!(statistics(&transcript[..1]), None);
     }
 }
