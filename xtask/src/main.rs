@@ -238,7 +238,7 @@ fn fuzz(args: &[String]) -> Result<(), String> {
             targets.join(", ")
         ));
     }
-    tools::ensure_fuzz_tools()?;
+    let toolchain = tools::ensure_fuzz_tools()?;
     for target in targets
         .iter()
         .filter(|t| only.as_ref().is_none_or(|o| o == *t))
@@ -254,7 +254,7 @@ fn fuzz(args: &[String]) -> Result<(), String> {
             libfuzzer.push(format!("-max_total_time={seconds}"));
         }
         println!("--- fuzz target {target}");
-        tools::fuzz_run(target, &libfuzzer)?;
+        tools::fuzz_run(&toolchain, target, &libfuzzer)?;
     }
     Ok(())
 }

@@ -70,36 +70,115 @@ pub fn ensure_target(target: &str) -> Result<(), String> {
     })
 }
 
+/// The file that pins the fuzz stage's nightly, relative to the workspace root.
+const FUZZ_TOOLCHAIN_FILE: &str = "fuzz/rust-toolchain.toml";
+
 /// cargo-fuzz needs a nightly toolchain (for the sanitizer flags), the cargo-fuzz binary and
-/// a C++ compiler (libfuzzer-sys builds libFuzzer).
-pub fn ensure_fuzz_tools() -> Result<(), String> {
+/// a C++ compiler (libfuzzer-sys builds libFuzzer). Returns the nightly to run it with, the
+/// dated one of `fuzz/rust-toolchain.toml`, which it installs when missing without touching
+/// rustup itself or the default toolchain.
+pub fn ensure_fuzz_tools() -> Result<String, String> {
     // A compiler chosen with CXX is the user's; libfuzzer-sys uses it instead of c++.
     if std::env::var_os("CXX").is_none() {
         ensure_apt_packages(&[("c++", "g++")])?;
     }
-    if !succeeds("rustup", &["--version"]) {
-        return Err(
-            "rustup is not installed; install it from https://rustup.rs, then run this again"
-                .into(),
-        );
-    }
-    if !succeeds("rustup", &["run", "nightly", "rustc", "--version"]) {
-        run(Command::new("rustup").args(["toolchain", "install", "nightly", "--profile", "minimal"]))
-            .map_err(|e| format!("could not install the nightly toolchain ({e}); run 'rustup toolchain install nightly --profile minimal'"))?;
+    let toolchain = fuzz_toolchain()?;
+    let installed = output("rustup", &["toolchain", "list"])
+        .ok_or("rustup is not installed; install it from https://rustup.rs, then run this again")?;
+    if !lists_toolchain(&installed, &toolchain) {
+        // rustup makes the first toolchain it installs the default; a rustup with no default
+        // toolchain keeps none.
+        let had_default = succeeds("rustup", &["default"]);
+        let install = [
+            "toolchain",
+            "install",
+            &toolchain,
+            "--profile",
+            "minimal",
+            "--no-self-update",
+        ];
+        run(Command::new("rustup").args(install)).map_err(|e| {
+            format!(
+                "could not install the fuzz toolchain {toolchain} ({e}); run 'rustup {}'",
+                install.join(" ")
+            )
+        })?;
+        if !had_default {
+            run(Command::new("rustup").args(["default", "none"]))?;
+        }
     }
     if !succeeds("cargo", &["fuzz", "--version"]) {
         run(&mut cargo_command(&["install", "cargo-fuzz", "--locked"])).map_err(|e| {
             format!("could not install cargo-fuzz ({e}); run 'cargo install cargo-fuzz --locked'")
         })?;
     }
-    Ok(())
+    Ok(toolchain)
 }
 
-/// `cargo +nightly fuzz run TARGET -- LIBFUZZER_ARGS`.
-pub fn fuzz_run(target: &str, libfuzzer: &[String]) -> Result<(), String> {
+/// The dated nightly `fuzz/rust-toolchain.toml` pins, e.g. `nightly-2026-05-20`.
+fn fuzz_toolchain() -> Result<String, String> {
+    let path = root().join(FUZZ_TOOLCHAIN_FILE);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    dated_nightly(&text).ok_or_else(|| {
+        format!(
+            "{} pins no dated nightly: its [toolchain] table needs channel = \"nightly-YYYY-MM-DD\"",
+            path.display()
+        )
+    })
+}
+
+/// The `channel` of a toolchain file's `[toolchain]` table, if it is a dated nightly. The file
+/// is TOML, but only this one key of it matters here: a line `channel = "..."`, after which a
+/// comment may follow.
+fn dated_nightly(toml: &str) -> Option<String> {
+    let mut in_toolchain = false;
+    for line in toml.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_toolchain = line
+                .split('#')
+                .next()
+                .is_some_and(|t| t.trim() == "[toolchain]");
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if !in_toolchain || key.trim() != "channel" {
+            continue;
+        }
+        let (channel, _) = value.trim().strip_prefix('"')?.split_once('"')?;
+        let date = channel.strip_prefix("nightly-")?.as_bytes();
+        let is_date = date.len() == 10
+            && date.iter().enumerate().all(|(i, c)| match i {
+                4 | 7 => *c == b'-',
+                _ => c.is_ascii_digit(),
+            });
+        return is_date.then(|| channel.to_string());
+    }
+    None
+}
+
+/// Whether `rustup toolchain list` names `toolchain`, alone or followed by a host triple
+/// (`nightly-2026-05-20-x86_64-unknown-linux-gnu (active)`).
+fn lists_toolchain(list: &str, toolchain: &str) -> bool {
+    list.lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .filter_map(|name| name.strip_prefix(toolchain))
+        .any(|host| {
+            // A host triple starts with its architecture; `nightly` is not `nightly-2026-...`.
+            host.is_empty()
+                || host
+                    .strip_prefix('-')
+                    .is_some_and(|triple| triple.starts_with(|c: char| c.is_ascii_alphabetic()))
+        })
+}
+
+/// `cargo +TOOLCHAIN fuzz run TARGET -- LIBFUZZER_ARGS`.
+pub fn fuzz_run(toolchain: &str, target: &str, libfuzzer: &[String]) -> Result<(), String> {
     let mut command = Command::new("cargo");
     command
-        .args(["+nightly", "fuzz", "run", target, "--"])
+        .args([&format!("+{toolchain}"), "fuzz", "run", target, "--"])
         .args(libfuzzer)
         .current_dir(root());
     run(&mut command)
@@ -336,7 +415,7 @@ fn is_bookworm() -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{lists_locked, on_path, qemu_major, split_pairs};
+    use super::{dated_nightly, lists_locked, lists_toolchain, on_path, qemu_major, split_pairs};
 
     #[test]
     fn qemu_major_version_is_read_from_the_version_line() {
@@ -378,5 +457,43 @@ mod tests {
         assert!(!on_path("xtask-no-such-binary"));
         // A folder is not a binary.
         assert!(!on_path("."));
+    }
+
+    #[test]
+    fn the_fuzz_nightly_is_read_from_the_toolchain_table() {
+        let file = "# pinned\n[toolchain]\nprofile = \"minimal\"\nchannel = \"nightly-2026-05-20\" # a date\n";
+        assert_eq!(dated_nightly(file).as_deref(), Some("nightly-2026-05-20"));
+        // The project's own file parses.
+        let ours = include_str!("../../fuzz/rust-toolchain.toml");
+        assert!(dated_nightly(ours).is_some_and(|c| c.starts_with("nightly-")));
+        // An undated channel, a malformed date or a channel outside [toolchain] pins nothing.
+        assert_eq!(dated_nightly("[toolchain]\nchannel = \"nightly\"\n"), None);
+        assert_eq!(dated_nightly("[toolchain]\nchannel = \"1.95.0\"\n"), None);
+        assert_eq!(
+            dated_nightly("[toolchain]\nchannel = \"nightly-2026-5-20\"\n"),
+            None
+        );
+        assert_eq!(
+            dated_nightly("[other]\nchannel = \"nightly-2026-05-20\"\n"),
+            None
+        );
+        assert_eq!(dated_nightly(""), None);
+    }
+
+    #[test]
+    fn an_installed_toolchain_is_found_with_or_without_its_host() {
+        let list = "stable-x86_64-unknown-linux-gnu (default)\n\
+                    nightly-2026-05-20-x86_64-unknown-linux-gnu (active)\n";
+        assert!(lists_toolchain(list, "nightly-2026-05-20"));
+        assert!(lists_toolchain(
+            "nightly-2026-05-20\n",
+            "nightly-2026-05-20"
+        ));
+        assert!(!lists_toolchain(list, "nightly-2026-05-21"));
+        assert!(!lists_toolchain(list, "nightly"));
+        assert!(!lists_toolchain(
+            "no installed toolchains\n",
+            "nightly-2026-05-20"
+        ));
     }
 }
