@@ -1,84 +1,68 @@
 //! SBI calls to whatever runs below: OpenSBI, or a hypervisor (`mini-hv` for L1, `l1-hv` for
-//! L2). Numbers come from `sbi-spec`.
+//! L2). The calls go through `sbi-rt`; these wrappers keep the programs' plain-integer
+//! interface: an SBI error as `isize` (0 is success), addresses and hart masks as `usize`.
 
-use sbi_spec::{base, dbcn, hsm, legacy, nacl, rfnc, spi, srst, time};
+use sbi_rt::{HartMask, Physical, SbiRet, SharedPtr};
 
 /// An SBI call's (error, value).
 pub type SbiResult = (isize, usize);
 
-/// `ecall` with extension `eid`, function `fid` and arguments a0..a5.
+/// The error of an `SbiRet` as the signed number the SBI specification gives it.
+fn error(ret: SbiRet) -> isize {
+    ret.error as isize
+}
+
+fn pair(ret: SbiRet) -> SbiResult {
+    (error(ret), ret.value)
+}
+
+/// `ecall` with extension `eid`, function `fid` and arguments a0..a5: any call, including
+/// those `sbi-rt` has no function for and deliberately malformed ones.
 pub fn call(eid: usize, fid: usize, args: [usize; 6]) -> SbiResult {
-    let (error, value);
+    let [a0, a1, a2, a3, a4, a5] = args;
     // SAFETY: an SBI call; the SBI implementation preserves every register but a0 and a1.
-    unsafe {
-        core::arch::asm!(
-            "ecall",
-            inlateout("a0") args[0] => error,
-            inlateout("a1") args[1] => value,
-            in("a2") args[2],
-            in("a3") args[3],
-            in("a4") args[4],
-            in("a5") args[5],
-            in("a6") fid,
-            in("a7") eid,
-        );
-    }
-    (error, value)
+    // What the call does to memory (shared memory it is given, harts it starts) is the
+    // caller's to get right, as for the wrappers below.
+    pair(unsafe { sbi_rt::raw::sbi_call_6(eid, fid, a0, a1, a2, a3, a4, a5) })
 }
 
 /// BASE probe_extension: whether `eid` is present (its nonzero probe value).
 pub fn probe(eid: usize) -> usize {
-    match call(base::EID_BASE, base::PROBE_EXTENSION, [eid, 0, 0, 0, 0, 0]) {
-        (0, value) => value,
-        _ => 0,
-    }
+    sbi_rt::probe_extension(eid).raw
 }
 
 /// The legacy console putchar (SBI v0.1), which writes a0 only.
+#[expect(
+    deprecated,
+    reason = "the fallback console under an SBI without DBCN, which is all that remains then"
+)]
 pub fn legacy_putchar(byte: u8) {
-    let _ = call(
-        legacy::LEGACY_CONSOLE_PUTCHAR,
-        0,
-        [byte.into(), 0, 0, 0, 0, 0],
-    );
+    let _ = sbi_rt::legacy::console_putchar(byte.into());
 }
 
 /// DBCN console_write of the bytes at physical address `addr`.
 pub fn console_write(addr: usize, len: usize) -> SbiResult {
-    call(dbcn::EID_DBCN, dbcn::CONSOLE_WRITE, [len, addr, 0, 0, 0, 0])
+    pair(sbi_rt::console_write(Physical::new(len, addr, 0)))
 }
 
 /// SRST system_reset: shutdown, with reason 0 (none) or 1 (system failure).
 pub fn system_reset(reset_type: u32, reason: u32) -> SbiResult {
-    call(
-        srst::EID_SRST,
-        srst::SYSTEM_RESET,
-        [reset_type as usize, reason as usize, 0, 0, 0, 0],
-    )
+    pair(sbi_rt::system_reset(reset_type, reason))
 }
 
 /// TIME set_timer.
 pub fn set_timer(deadline: u64) -> SbiResult {
-    call(
-        time::EID_TIME,
-        time::SET_TIMER,
-        [deadline as usize, 0, 0, 0, 0, 0],
-    )
+    pair(sbi_rt::set_timer(deadline))
 }
 
 /// HSM hart_start; returns the SBI error.
 pub fn hart_start(hartid: usize, start: usize, opaque: usize) -> isize {
-    call(
-        hsm::EID_HSM,
-        hsm::HART_START,
-        [hartid, start, opaque, 0, 0, 0],
-    )
-    .0
+    error(sbi_rt::hart_start(hartid, start, opaque))
 }
 
 /// HSM hart_get_status.
 pub fn hart_status(hartid: usize) -> SbiResult {
-    call(hsm::EID_HSM, hsm::HART_GET_STATUS, [hartid, 0, 0, 0, 0, 0])
+    pair(sbi_rt::hart_get_status(hartid))
 }
 
 /// RFENCE remote_hfence_gvma_vmid on the harts of (`mask`, `base`).
@@ -89,60 +73,51 @@ pub fn remote_hfence_gvma_vmid(
     size: usize,
     vmid: usize,
 ) -> isize {
-    call(
-        rfnc::EID_RFNC,
-        rfnc::REMOTE_HFENCE_GVMA_VMID,
-        [mask, base, gpa, size, vmid, 0],
-    )
-    .0
+    let harts = HartMask::from_mask_base(mask, base);
+    error(sbi_rt::remote_hfence_gvma_vmid(harts, gpa, size, vmid))
 }
 
 /// RFENCE remote_hfence_gvma (every VMID) on the harts of (`mask`, `base`).
 pub fn remote_hfence_gvma(mask: usize, base: usize, gpa: usize, size: usize) -> isize {
-    call(
-        rfnc::EID_RFNC,
-        rfnc::REMOTE_HFENCE_GVMA,
-        [mask, base, gpa, size, 0, 0],
-    )
-    .0
+    let harts = HartMask::from_mask_base(mask, base);
+    error(sbi_rt::remote_hfence_gvma(harts, gpa, size))
 }
 
 /// NACL sync_sret: returns (the SBI error) only on failure.
 pub fn nacl_sync_sret() -> isize {
-    call(nacl::EID_NACL, nacl::SYNC_SRET, [0; 6]).0
+    error(sbi_rt::nacl_sync_sret())
 }
 
-/// NACL probe_feature.
+/// NACL probe_feature: 1 if feature `feature` is available, else 0.
 pub fn nacl_probe_feature(feature: usize) -> usize {
-    call(
-        nacl::EID_NACL,
-        nacl::PROBE_FEATURE,
-        [feature, 0, 0, 0, 0, 0],
-    )
-    .1
+    // sbi-rt takes feature numbers as u32; one beyond that is unknown, so absent.
+    u32::try_from(feature).map_or(0, |feature| sbi_rt::nacl_probe_feature(feature).value)
 }
 
 /// NACL set_shmem at physical address `addr` (all ones disables it).
 pub fn nacl_set_shmem(addr: usize) -> isize {
-    call(nacl::EID_NACL, nacl::SET_SHMEM, [addr, 0, 0, 0, 0, 0]).0
+    // Disabling takes all ones in both halves of the address; any other address here is
+    // below 2^64, so its high half is 0.
+    let high = if addr == usize::MAX { usize::MAX } else { 0 };
+    error(sbi_rt::nacl_set_shmem(SharedPtr::new(addr, high), 0))
 }
 
 /// NACL sync_csr of CSR `csr` (all ones: every dirty CSR).
 pub fn nacl_sync_csr(csr: usize) -> isize {
-    call(nacl::EID_NACL, nacl::SYNC_CSR, [csr, 0, 0, 0, 0, 0]).0
+    error(sbi_rt::nacl_sync_csr(csr))
 }
 
 /// NACL sync_hfence of entry `entry` (all ones: every pending entry).
 pub fn nacl_sync_hfence(entry: usize) -> isize {
-    call(nacl::EID_NACL, nacl::SYNC_HFENCE, [entry, 0, 0, 0, 0, 0]).0
+    error(sbi_rt::nacl_sync_hfence(entry))
 }
 
 /// IPI send_ipi to the harts of (`mask`, `base`).
 pub fn send_ipi(mask: usize, base: usize) -> isize {
-    call(spi::EID_SPI, spi::SEND_IPI, [mask, base, 0, 0, 0, 0]).0
+    error(sbi_rt::send_ipi(HartMask::from_mask_base(mask, base)))
 }
 
 /// HSM hart_stop: stops the calling hart (returns only on failure).
 pub fn hart_stop() -> isize {
-    call(hsm::EID_HSM, hsm::HART_STOP, [0; 6]).0
+    error(sbi_rt::hart_stop())
 }
