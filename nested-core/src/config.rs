@@ -6,8 +6,20 @@ pub use gstage::{SupportedModes, VsMode, Xlen};
 /// The virtual H extension one L1 hart sees, chosen by the host.
 ///
 /// Offer nothing the host cannot back: the hgatp modes must be ones the shadow G-stage can
-/// build, the VMID width must fit in what the host has left after its own tags, and the vsatp
-/// modes must be ones the real hart translates (L2's VS-stage runs on the hardware).
+/// build, and the VMID width must fit in what the host has left after its own tags.
+///
+/// L2 writes its supervisor CSRs (the real vsstatus, vstvec, vsie, vsscratch, vsepc, vscause,
+/// vstval and vsatp) to the hardware directly, where the real hart's WARL rules apply, and L1
+/// writes the same CSRs through the engine's rules, which follow this configuration. The two
+/// must agree, or L1 and L2 would see one CSR behave two ways and a value L2 set could be lost
+/// at its next trap. So the vsatp modes and ASID width must be exactly what the real hart
+/// accepts, and `fp` and `vector` exactly whether its vsstatus.FS and vsstatus.VS are
+/// writable: the host probes these and passes them to [`NestedConfig::check_hardware`]
+/// before it builds a hart (vsie's writable bits are the delegated ones on both sides).
+/// Whatever the configuration, the engine keeps what L2 leaves in the real vstvec,
+/// vsscratch, vsepc, vscause, vstval and vsatp exactly as the hardware holds it, even where
+/// the virtual rule for L1's own writes differs (QEMU keeps vsepc's bit 0, which the spec
+/// makes zero).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NestedConfig {
     /// L1's XLEN, which is also its guests' (VSXLEN = HSXLEN).
@@ -121,6 +133,49 @@ impl NestedConfig {
             Xlen::Rv64 => u64::MAX,
         }
     }
+
+    /// Checks that the WARL rules this configuration gives the VS CSRs L2 writes to the
+    /// hardware directly are the real hart's, as the host probed them: the first field
+    /// offered otherwise (less or more) is the error.
+    pub fn check_hardware(&self, real: &RealVsFields) -> Result<(), HardwareMismatch> {
+        if self.vsatp_modes != real.vsatp_modes {
+            Err(HardwareMismatch::VsatpModes)
+        } else if self.asid_bits != real.asid_bits {
+            Err(HardwareMismatch::AsidBits)
+        } else if self.fp != real.fs {
+            Err(HardwareMismatch::Fs)
+        } else if self.vector != real.vs {
+            Err(HardwareMismatch::Vs)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// What the real hart accepts in the configurable fields of the VS CSRs L2 writes directly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RealVsFields {
+    /// The modes the real vsatp accepts besides Bare.
+    pub vsatp_modes: VsatpModes,
+    /// The writable ASID bits of the real vsatp.
+    pub asid_bits: u32,
+    /// Whether the real vsstatus.FS is writable.
+    pub fs: bool,
+    /// Whether the real vsstatus.VS is writable.
+    pub vs: bool,
+}
+
+/// A field whose WARL rule in a [`NestedConfig`] is not the real hart's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HardwareMismatch {
+    /// `vsatp_modes`.
+    VsatpModes,
+    /// `asid_bits`.
+    AsidBits,
+    /// `fp` (vsstatus.FS).
+    Fs,
+    /// `vector` (vsstatus.VS).
+    Vs,
 }
 
 /// Which satp modes the virtual vsatp accepts besides Bare.

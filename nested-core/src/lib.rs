@@ -49,7 +49,7 @@ mod trap;
 mod world;
 
 pub use aia::GuestFileAccess;
-pub use config::{NestedConfig, VsatpModes};
+pub use config::{HardwareMismatch, NestedConfig, RealVsFields, VsatpModes};
 pub use counters::{Counters, Event, World};
 pub use csr::{CsrError, Effects, VirtualCsrs};
 pub use hart::{GuestRegs, NestedHart, Outcome, ShadowFault, Trap, VVMA_PAGE_LIMIT};

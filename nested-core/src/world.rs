@@ -521,10 +521,13 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
             let value = hart.read_csr(csr);
             match (csr, self.aia.as_mut()) {
                 (real::VSIE, Some(aia)) => aia.set_vsie(&mut self.csrs, value),
-                // Every VS CSR exists; the hardware only holds legal values.
-                _ => {
+                // Views (vsstatus's SD is computed, vsie aliases hie): written through their
+                // rules, which the host checked keep what the real hart holds
+                // (`NestedConfig::check_hardware`).
+                (real::VSSTATUS | real::VSIE, _) => {
                     let _ = self.csrs.write(csr, value);
                 }
+                _ => self.csrs.keep_real(csr, value),
             }
         }
         match (self.aia.as_mut(), &saved.aia_entered) {

@@ -1,9 +1,9 @@
 //! The WARL, alias and existence rules of the virtual CSR file, one test per rule.
 
-use nested_core::NestedConfig;
 use nested_core::csr::bits::*;
 use nested_core::csr::number::*;
 use nested_core::csr::{CsrError, Effects, PROBE_WRITES, TABLE, VirtualCsrs};
+use nested_core::{HardwareMismatch, NestedConfig, RealVsFields, VsatpModes};
 
 fn rv64() -> VirtualCsrs {
     VirtualCsrs::new(NestedConfig::rv64())
@@ -477,5 +477,53 @@ fn probe_writes_read_back_the_legal_values() {
     for (i, &(csr, value)) in PROBE_WRITES.iter().enumerate() {
         let got = write_read(&mut file, csr, value);
         assert_eq!(got, expected[i], "probe line {i}: {csr:#x} <- {value:#x}");
+    }
+}
+
+#[test]
+fn a_configuration_whose_vs_rules_are_not_the_real_harts_is_refused_field_by_field() {
+    let config = NestedConfig::rv64();
+    let matching = RealVsFields {
+        vsatp_modes: config.vsatp_modes,
+        asid_bits: config.asid_bits,
+        fs: config.fp,
+        vs: config.vector,
+    };
+    assert_eq!(config.check_hardware(&matching), Ok(()));
+    let sv57 = VsatpModes {
+        sv57: true,
+        ..config.vsatp_modes
+    };
+    for (real, field) in [
+        (
+            RealVsFields {
+                vsatp_modes: sv57,
+                ..matching
+            },
+            HardwareMismatch::VsatpModes,
+        ),
+        (
+            RealVsFields {
+                asid_bits: 9,
+                ..matching
+            },
+            HardwareMismatch::AsidBits,
+        ),
+        (
+            RealVsFields {
+                fs: false,
+                ..matching
+            },
+            HardwareMismatch::Fs,
+        ),
+        (
+            RealVsFields {
+                vs: true,
+                ..matching
+            },
+            HardwareMismatch::Vs,
+        ),
+    ] {
+        assert_eq!(config.check_hardware(&real), Err(field), "{real:?}");
     }
 }

@@ -740,3 +740,33 @@ fn an_interrupt_the_host_withdraws_is_no_longer_pending_for_l1_while_l2_runs_nor
         .withdraw_l1_interrupts(VSEIP | VSTIP, &mut s.host.cpu);
     assert_eq!(s.real(real::HVIP), 0, "while L1 runs, the real hvip");
 }
+
+#[test]
+fn a_vsepc_bit_0_the_real_hart_keeps_is_kept_for_l1_and_given_back_to_l2() {
+    // The virtual vsepc clears bit 0 when L1 writes it; a hart that keeps it for L2 wins.
+    let mut s = Setup::ready_to_enter();
+    s.enter();
+    s.host.cpu.write_csr(real::VSEPC, 0x7771);
+    s.guest_trap(10, 0, 0);
+    assert_eq!(s.virt(VSEPC), 0x7771);
+    s.host.cpu.write_csr(real::VSEPC, L2_ENTRY); // L1's sepc
+    assert_eq!(s.enter(), ENTERED);
+    assert_eq!(s.real(real::VSEPC), 0x7771);
+}
+
+#[test]
+fn an_sv57_satp_l2_set_in_hardware_survives_its_trap_to_l1_and_the_next_entry() {
+    // The real hart accepts Sv57 in vsatp even where the configuration offers only Sv39 and
+    // Sv48: L2 writes its satp to the hardware directly, so the engine keeps what it finds.
+    let sv57 = 10 << 60 | 0x42 << 44 | 0x8_0123;
+    let mut s = Setup::ready_to_enter();
+    assert!(!NestedConfig::rv64().vsatp_modes.sv57);
+    s.enter();
+    s.host.cpu.write_csr(real::VSATP, sv57);
+    s.guest_trap(10, 0, 0);
+    assert_eq!(s.virt(VSATP), sv57, "L1 reads L2's satp as L2 set it");
+    s.regs.pc = L1_PC;
+    s.host.cpu.write_csr(real::VSEPC, L2_ENTRY); // L1's sepc
+    assert_eq!(s.enter(), ENTERED);
+    assert_eq!(s.real(real::VSATP), sv57, "re-entering L2 gives it back");
+}

@@ -80,8 +80,8 @@ pub static KNOWN: [Divergence; 9] = [
         csr: 0x200, // vsstatus
         written: u64::MAX,
         qemu: 0xffff_ffff_feff_ffff,
-        engine: 0x8000_0002_000c_6122,
-        reason: "Priv spec, sstatus (vsstatus is the VS copy): the bits outside its fields are WPRI, read-only zero; UXL reads 64-bit, SD sums up FS, VS and XS are 0 without V and custom state. QEMU stores the written bits",
+        engine: 0x8000_0002_000c_6722,
+        reason: "Priv spec, sstatus (vsstatus is the VS copy): the bits outside its fields are WPRI, read-only zero; UXL reads 64-bit, SD sums up FS, VS and XS; FS and VS are writable as in the real vsstatus mini-hv probes (the hart has F and V), XS is 0 without custom state. QEMU stores the written bits",
     },
 ];
 

@@ -43,6 +43,9 @@ pub mod layout {
     /// A page L1 maps to an L1 physical address with nothing behind it: L2's load there
     /// faults, and L1 takes the access fault.
     pub const UNBACKED: u64 = 0x9000_0000;
+    /// Three free pages of L2's RAM where it builds the identity-mapping VS-stage tables of
+    /// its satp probe: the Sv39 root (1 GiB leaves), the Sv48 root and the Sv57 root.
+    pub const SATP_TABLES: [u64; 3] = [0x8010_0000, 0x8010_1000, 0x8010_2000];
     /// The doubleword L2 watches, spinning without an exit, until L1's own timer fires and
     /// L1 sets it to `L1_TIMER_FIRED`.
     pub const L1_TIMER_FLAG: u64 = MAILBOX + 24;

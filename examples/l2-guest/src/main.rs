@@ -1,11 +1,13 @@
 //! `l2-guest`: the guest of `l1-hv`, in VS-mode with vsatp = Bare (so its addresses are
-//! guest-physical). Its boot hart writes and reads back a few pages (one of them mapped by L1
-//! only on first touch), prints the value L1 left in its mailbox, takes the timer interrupt L1
-//! injects for `set_timer(0)`, and, when L1 gave it an interrupt file, takes two external
-//! interrupts from it: one it sends itself, one it asks L1 to send. It loads from a page L1
-//! maps to nothing (L1 takes the access fault and resumes it), spins without an exit until
-//! L1's own timer has fired, then stores a value for L1 to read with HLV.D and shuts down. Hart 1 reads a page, reports it, waits while L1 moves
-//! that page and reports it again.
+//! guest-physical) but for its satp probe, which maps them to themselves. Its boot hart writes
+//! and reads back a few pages (one of them mapped by L1 only on first touch), prints the value
+//! L1 left in its mailbox, takes the timer interrupt L1 injects for `set_timer(0)`, and, when
+//! L1 gave it an interrupt file, takes two external interrupts from it: one it sends itself,
+//! one it asks L1 to send. It loads from a page L1 maps to nothing (L1 takes the access fault
+//! and resumes it), checks that what its supervisor CSRs hold (satp in each MODE) survives
+//! exits to L1 of three kinds (`probe_vs_csrs`), spins without an exit until L1's own timer
+//! has fired, then stores a value for L1 to read with HLV.D and shuts down. Hart 1 reads a
+//! page, reports it, waits while L1 moves that page and reports it again.
 //!
 //! It prints with the legacy console putchar: L1 offers no DBCN and copies no memory for it.
 #![no_std]
@@ -25,13 +27,20 @@ bare::entry!(main);
 
 const SSTATUS: u16 = 0x100;
 const SIE: u16 = 0x104;
+const STVEC: u16 = 0x105;
+const SSCRATCH: u16 = 0x140;
+const SEPC: u16 = 0x141;
 const SCAUSE: u16 = 0x142;
+const STVAL: u16 = 0x143;
+const SATP: u16 = 0x180;
 
 /// sstatus fields (Priv spec, supervisor chapter, "Supervisor Status Register").
 mod sstatus {
     pub const SIE: u64 = 1 << 1;
     pub const SPIE: u64 = 1 << 5;
     pub const SPP: u64 = 1 << 8;
+    pub const SUM: u64 = 1 << 18;
+    pub const MXR: u64 = 1 << 19;
 }
 
 /// sie.STIE, the supervisor timer interrupt enable.
@@ -93,9 +102,7 @@ fn touch_pages() {
 
 /// The boot hart's second half, on its own stack.
 extern "C" fn timer_and_handoff() -> ! {
-    write(SIE, read(SIE) | STIE);
-    sbi::set_timer(0);
-    wait_until(|| TIMER_TAKEN.load(Ordering::Acquire));
+    take_timer();
     println!("L2: timer interrupt taken");
     sbi::set_timer(u64::MAX);
     if hw::has_interrupt_file() {
@@ -103,6 +110,7 @@ extern "C" fn timer_and_handoff() -> ! {
     }
     hw::load_unbacked();
     println!("L2: resumed after the load from {:#x}", layout::UNBACKED);
+    probe_vs_csrs();
     // Due at once: L1 takes it as it returns to L2. Then 1 ms ahead: it fires while L2 spins.
     l1_timer_while_spinning(0);
     l1_timer_while_spinning(10_000);
@@ -117,6 +125,95 @@ extern "C" fn timer_and_handoff() -> ! {
             bare::shutdown(true)
         }
     }
+}
+
+/// Asks for a timer interrupt at once (`set_timer(0)`) and waits until it is taken.
+fn take_timer() {
+    TIMER_TAKEN.store(false, Ordering::Release);
+    write(SIE, read(SIE) | STIE);
+    sbi::set_timer(0);
+    wait_until(|| TIMER_TAKEN.load(Ordering::Acquire));
+}
+
+/// Ways of leaving to L1 with a probe value in place: an SBI call, a load L1 takes the access
+/// fault of, and a timer interrupt L1 injects (L2 takes it itself, so its trap entry writes
+/// sepc, scause and stval and uses sscratch and stvec).
+const EXITS: [(&str, fn()); 3] = [
+    ("an SBI call", || {
+        sbi::probe(0x10);
+    }),
+    ("an access fault", hw::load_unbacked),
+    ("a timer interrupt", || {
+        take_timer();
+        sbi::set_timer(u64::MAX);
+    }),
+];
+
+/// Writes L2's supervisor CSRs, which it holds in the real VS CSRs, with probe values, leaves
+/// to L1 with each in place through `EXITS` (those its own trap does not overwrite), and
+/// prints what each reads back, then puts the CSR back. A hypervisor must give L2 back what
+/// the hart kept: the same lines directly on QEMU and nested.
+fn probe_vs_csrs() {
+    probe_satp();
+    let status = read(SSTATUS);
+    probe(
+        SSTATUS,
+        &[status | sstatus::SUM | sstatus::MXR],
+        &EXITS,
+        status,
+    );
+    let all = u64::MAX;
+    probe(SIE, &[all], &EXITS[..2], read(SIE));
+    let vector = read(STVEC);
+    // Vectored, then the reserved MODE 2 (ignored).
+    probe(STVEC, &[vector | 1, vector | 2], &EXITS[..2], vector);
+    probe(
+        SSCRATCH,
+        &[all, 0x5555_aaaa_5555_aaaa],
+        &EXITS[..2],
+        read(SSCRATCH),
+    );
+    for csr in [SEPC, SCAUSE, STVAL] {
+        probe(csr, &[all, 0x8000_1234_5678_9abd], &EXITS[..2], 0);
+    }
+}
+
+/// Writes `csr` with each of `values`, leaves to L1 through each of `exits`, prints what it
+/// reads, and writes `restore` back.
+fn probe(csr: u16, values: &[u64], exits: &[(&str, fn())], restore: u64) {
+    for &value in values {
+        for (exit, leave) in exits {
+            write(csr, value);
+            leave();
+            let read_back = read(csr);
+            write(csr, restore);
+            println!("L2: CSR {csr:#x} {value:#018x} reads {read_back:#018x} after {exit}");
+        }
+    }
+}
+
+/// Writes satp with each translating MODE (Sv39, Sv48, Sv57, over identity-mapping tables
+/// with 1 GiB leaves) and a reserved one (priv spec, supervisor chapter, "Supervisor Address
+/// Translation and Protection (satp) Register": a write with an unsupported MODE is
+/// ignored), through `probe`.
+fn probe_satp() {
+    const ASID: u64 = 0x5a << 44;
+    // V, R, W, X, A and D: a supervisor leaf, neither global nor user, accessed and dirty.
+    const LEAF: u64 = 0b1100_1111;
+    let [sv39_root, sv48_root, sv57_root] = layout::SATP_TABLES;
+    for gib in 0..4 {
+        hw::write(sv39_root + gib * 8, gib << 28 | LEAF);
+    }
+    // A non-leaf entry: V only, the next table's page number.
+    hw::write(sv48_root, sv39_root >> 2 | 1);
+    hw::write(sv57_root, sv48_root >> 2 | 1);
+    let probes = [
+        8 << 60 | ASID | sv39_root >> 12,
+        9 << 60 | ASID | sv48_root >> 12,
+        10 << 60 | ASID | sv57_root >> 12,
+        11 << 60 | ASID | sv39_root >> 12, // reserved
+    ];
+    probe(SATP, &probes, &EXITS, 0);
 }
 
 /// Takes an interrupt from its own interrupt file: one it makes pending itself, then one L1

@@ -4,7 +4,9 @@
 //! satp = Bare, so a physical address is a pointer).
 
 use gstage::{FrameKind, FramePool, HostFrame};
-use nested_core::host::{FetchFault, GuestMemory, MemError, PhysicalHart};
+use nested_core::csr::bits::{SSTATUS_FS, SSTATUS_VS};
+use nested_core::host::{FetchFault, GuestMemory, MemError, PhysicalHart, real};
+use nested_core::{RealVsFields, VsatpModes};
 
 /// A window of host physical memory `mini-hv` owns: `[base, base + size)`.
 #[derive(Clone, Copy, Debug)]
@@ -317,6 +319,36 @@ pub fn sticky_bits(csr: u16, value: u64) -> u64 {
     let stuck = bare::csr::read(csr).unwrap_or(0) & value;
     bare::csr::write(csr, old);
     stuck
+}
+
+/// What the real hart accepts in the VS CSR fields L2 writes directly and a
+/// [`nested_core::NestedConfig`] configures: vsatp's MODEs (each tried from Bare, a write of
+/// an unsupported one being ignored) and ASID width, vsstatus.FS and vsstatus.VS.
+pub fn real_vs_fields() -> RealVsFields {
+    let accepts = |mode: u64| {
+        bare::csr::write(real::VSATP, 0);
+        sticky_bits(real::VSATP, mode << 60) == mode << 60
+    };
+    let old = bare::csr::read(real::VSATP).unwrap_or(0);
+    let vsatp_modes = VsatpModes {
+        sv32: false,
+        sv39: accepts(8),
+        sv48: accepts(9),
+        sv57: accepts(10),
+    };
+    // The ASID field is there whatever the MODE, but only a translating MODE shows its width.
+    let asid_bits = if vsatp_modes.sv39 {
+        (sticky_bits(real::VSATP, 8 << 60 | 0xffff << 44) >> 44).count_ones()
+    } else {
+        0
+    };
+    bare::csr::write(real::VSATP, old);
+    RealVsFields {
+        vsatp_modes,
+        asid_bits,
+        fs: sticky_bits(real::VSSTATUS, SSTATUS_FS) == SSTATUS_FS,
+        vs: sticky_bits(real::VSSTATUS, SSTATUS_VS) == SSTATUS_VS,
+    }
 }
 
 /// The H CSRs under which a hart runs L1.

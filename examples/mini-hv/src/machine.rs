@@ -5,7 +5,7 @@ extern crate alloc;
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
-use nested_core::NestedConfig;
+use nested_core::{NestedConfig, VsatpModes};
 use vm_fdt::{Error, FdtWriter};
 
 /// What L0 learns from its own device tree.
@@ -254,7 +254,7 @@ impl Guest<'_> {
             fdt.property_string("riscv,isa", &isa)?;
             fdt.property_string("riscv,isa-base", "rv64i")?;
             fdt.property_string_list("riscv,isa-extensions", extensions.clone())?;
-            fdt.property_string("mmu-type", "riscv,sv48")?;
+            fdt.property_string("mmu-type", mmu_type(self.config.vsatp_modes))?;
             let intc = fdt.begin_node("interrupt-controller")?;
             fdt.property_u32("#interrupt-cells", 1)?;
             fdt.property_null("interrupt-controller")?;
@@ -349,4 +349,17 @@ fn canonical_rank(e: &str) -> usize {
         .next()
         .and_then(|c| ORDER.find(c))
         .unwrap_or(ORDER.len())
+}
+
+/// The device tree's `mmu-type` for L1's satp (the real vsatp): its largest mode.
+fn mmu_type(modes: VsatpModes) -> &'static str {
+    if modes.sv57 {
+        "riscv,sv57"
+    } else if modes.sv48 {
+        "riscv,sv48"
+    } else if modes.sv39 {
+        "riscv,sv39"
+    } else {
+        "riscv,none"
+    }
 }

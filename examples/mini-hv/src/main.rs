@@ -238,7 +238,13 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, String> {
         aplic: host.uart.is_some() && imsic.is_some(),
     };
     devices::set_harts(host.harts);
+    // L2 writes its VS CSRs to the hardware itself: L1's virtual ones follow the same rules.
+    let real_vs = hw::real_vs_fields();
     let config = NestedConfig {
+        vsatp_modes: real_vs.vsatp_modes,
+        asid_bits: real_vs.asid_bits,
+        fp: real_vs.fs,
+        vector: real_vs.vs,
         sstc: host.has("sstc"),
         svadu: false,
         hcounteren_mask: hw::sticky_bits(real::HCOUNTEREN, u64::from(u32::MAX)) as u32,
@@ -246,6 +252,9 @@ fn boot(hartid: usize, dtb: usize) -> Result<u64, String> {
         geilen: if imsic.is_some() { GEILEN as u32 } else { 0 },
         ..NestedConfig::rv64()
     };
+    config
+        .check_hardware(&real_vs)
+        .map_err(|field| format!("L1's {field:?} differ from the real hart's"))?;
     let mut guest = machine::Guest {
         ram: (L1_RAM_GPA, l1_mem),
         harts: host.harts,

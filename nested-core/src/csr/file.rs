@@ -222,6 +222,17 @@ impl VirtualCsrs {
         }
     }
 
+    /// Holds `value`, what the real `csr` (one the hart stores as written: vstvec, vsscratch,
+    /// vsepc, vscause, vstval, vsatp) held after L2 ran, exactly. L2 writes these to the
+    /// hardware itself, so the real hart's WARL rule has already applied, and it may keep what
+    /// the virtual rule would not: a vsatp MODE or ASID bit the configuration does not offer,
+    /// or vsepc's bit 0 on a hart that does not clear it.
+    pub(crate) fn keep_real(&mut self, csr: u16, value: u64) {
+        if let Some(row) = self.row(csr) {
+            self.values[row.slot as usize] = value & self.config.xlen_mask();
+        }
+    }
+
     fn vsstatus_writable(&self) -> u64 {
         let c = &self.config;
         let optional = |offered, bits| if offered { bits } else { 0 };
