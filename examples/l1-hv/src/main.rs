@@ -3,7 +3,8 @@
 //! initrd) in VS-mode:
 //!
 //! - L2's RAM lies in a free range of L1's, behind a G-stage table (Sv39x4, or Sv48x4 with
-//!   `gstage=sv48x4`) written with `gstage`; one page is mapped only when L2 first touches it.
+//!   `gstage=sv48x4`) written with `gstage`; a few pages are mapped only when L2 first touches
+//!   each.
 //! - L2's SBI calls go through `sbi-dispatch`: the legacy console, TIME (a timer interrupt
 //!   injected through hvip.VSTIP), SRST, HSM's hart_stop, and the test calls of
 //!   `l2_guest::calls` (among them a read of L2's memory with HLV.D).

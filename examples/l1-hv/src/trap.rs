@@ -89,7 +89,7 @@ fn ecall(vcpu: &mut Vcpu, frame: &mut TrapFrame) {
     }
 }
 
-/// A guest-page fault: the first touch of the lazy page maps it; a fault at a page already
+/// A guest-page fault: the first touch of a lazy page maps it; a fault at a page already
 /// mapped was a stale translation, which a fence removes.
 fn guest_page_fault(vcpu: &mut Vcpu, cause: u64) {
     count(&STATS.guest_page_faults);

@@ -7,8 +7,8 @@
 use core::fmt;
 use gstage::{Fences, GStageTable, HfenceGvma, Hgatp, LeafAttrs, PageSize, Perms, WriteError};
 use l2_guest::layout::{
-    HAS_INTERRUPT_FILE, INTERRUPT_FILE, INTERRUPT_FILE_FLAG, LAZY_PAGE, MAILBOX, MAILBOX_VALUE,
-    MOVED_AFTER, MOVED_BEFORE, MOVED_PAGE, PAGE, RAM_BASE, RAM_SIZE, UNBACKED,
+    HAS_INTERRUPT_FILE, INTERRUPT_FILE, INTERRUPT_FILE_FLAG, LAZY_PAGE, LAZY_PAGES, MAILBOX,
+    MAILBOX_VALUE, MOVED_AFTER, MOVED_BEFORE, MOVED_PAGE, PAGE, RAM_BASE, RAM_SIZE, UNBACKED,
 };
 use spin::Mutex;
 
@@ -113,7 +113,7 @@ pub fn create(machine: &Machine) -> Result<Plan, VmError> {
     let mut fences = Fences::new();
     let hole = LAZY_PAGE - RAM_BASE;
     table.map_range(&mut *pool, RAM_BASE, ram.base(), hole, RWX, &mut fences)?;
-    let rest = hole + PAGE;
+    let rest = hole + LAZY_PAGES * PAGE;
     let (gpa, pa) = (RAM_BASE + rest, ram.base() + rest);
     table.map_range(&mut *pool, gpa, pa, RAM_SIZE - rest, RWX, &mut fences)?;
     let interrupt_file = match &machine.imsic {
@@ -221,7 +221,7 @@ pub enum Fault {
 }
 
 /// Handles L2's guest-page fault (exception `cause`: 20 fetch, 21 load, 23 store) at `gpa`:
-/// maps the lazy page, or finds a stale translation (the mapping allows the access).
+/// maps a lazy page, or finds a stale translation (the mapping allows the access).
 pub fn guest_page_fault(cause: u64, gpa: u64) -> Result<Fault, VmError> {
     let mut vm = VM.lock();
     let vm = vm.as_mut().ok_or(VmError::NotBuilt)?;
@@ -246,7 +246,7 @@ pub fn guest_page_fault(cause: u64, gpa: u64) -> Result<Fault, VmError> {
             Err(VmError::Denied(gpa))
         };
     }
-    if page != LAZY_PAGE {
+    if !(LAZY_PAGE..LAZY_PAGE + LAZY_PAGES * PAGE).contains(&page) {
         return Err(VmError::NotMapped(gpa));
     }
     let pa = vm.ram.base() + (page - RAM_BASE);

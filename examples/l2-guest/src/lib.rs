@@ -22,8 +22,11 @@ pub mod layout {
     pub const HANDOFF: u64 = MAILBOX + 8;
     /// What L2 stores there.
     pub const HANDOFF_VALUE: u64 = 0x0fed_cba9_8765_4321;
-    /// The page L1 maps only when L2 first touches it.
+    /// The first of `LAZY_PAGES` pages L1 maps only when L2 first touches each: this one
+    /// among `TOUCHED_PAGES`, the others for the guest-page faults of L2's CSR probe.
     pub const LAZY_PAGE: u64 = 0x8060_0000;
+    /// How many pages from `LAZY_PAGE` L1 maps on first touch.
+    pub const LAZY_PAGES: u64 = 32;
     /// The pages L2's boot hart writes and reads back, the lazy one among them.
     pub const TOUCHED_PAGES: [u64; 4] = [0x8030_0000, 0x8050_0000, LAZY_PAGE, 0x807f_f000];
     /// The page hart 1 reads before and after L1 moves it to another page of its own.

@@ -5,7 +5,7 @@
 //! L1 gave it an interrupt file, takes two external interrupts from it: one it sends itself,
 //! one it asks L1 to send. It loads from a page L1 maps to nothing (L1 takes the access fault
 //! and resumes it), checks that what its supervisor CSRs hold (satp in each MODE) survives
-//! exits to L1 of three kinds (`probe_vs_csrs`), spins without an exit until L1's own timer
+//! exits to L1 of four kinds (`probe_vs_csrs`), spins without an exit until L1's own timer
 //! has fired, then stores a value for L1 to read with HLV.D and shuts down. Hart 1 reads a
 //! page, reports it, waits while L1 moves that page and reports it again.
 //!
@@ -135,14 +135,24 @@ fn take_timer() {
     wait_until(|| TIMER_TAKEN.load(Ordering::Acquire));
 }
 
+/// The next of the lazy pages (`layout::LAZY_PAGES`) L2 has not touched; the first is
+/// `touch_pages`'s.
+static NEXT_LAZY_PAGE: AtomicU64 = AtomicU64::new(layout::LAZY_PAGE + layout::PAGE);
+
 /// Ways of leaving to L1 with a probe value in place: an SBI call, a load L1 takes the access
-/// fault of, and a timer interrupt L1 injects (L2 takes it itself, so its trap entry writes
-/// sepc, scause and stval and uses sscratch and stvec).
-const EXITS: [(&str, fn()); 3] = [
+/// fault of, a load from a page L1 maps on its guest-page fault, and a timer interrupt L1
+/// injects (L2 takes it itself, so its trap entry writes sepc, scause and stval and uses
+/// sscratch and stvec).
+const EXITS: [(&str, fn()); 4] = [
     ("an SBI call", || {
         sbi::probe(0x10);
     }),
     ("an access fault", hw::load_unbacked),
+    ("a guest-page fault", || {
+        let page = NEXT_LAZY_PAGE.fetch_add(layout::PAGE, Ordering::Relaxed);
+        assert!(page < layout::LAZY_PAGE + layout::LAZY_PAGES * layout::PAGE);
+        hw::read(page);
+    }),
     ("a timer interrupt", || {
         take_timer();
         sbi::set_timer(u64::MAX);
@@ -163,18 +173,18 @@ fn probe_vs_csrs() {
         status,
     );
     let all = u64::MAX;
-    probe(SIE, &[all], &EXITS[..2], read(SIE));
+    probe(SIE, &[all], &EXITS[..3], read(SIE));
     let vector = read(STVEC);
     // Vectored, then the reserved MODE 2 (ignored).
-    probe(STVEC, &[vector | 1, vector | 2], &EXITS[..2], vector);
+    probe(STVEC, &[vector | 1, vector | 2], &EXITS[..3], vector);
     probe(
         SSCRATCH,
         &[all, 0x5555_aaaa_5555_aaaa],
-        &EXITS[..2],
+        &EXITS[..3],
         read(SSCRATCH),
     );
     for csr in [SEPC, SCAUSE, STVAL] {
-        probe(csr, &[all, 0x8000_1234_5678_9abd], &EXITS[..2], 0);
+        probe(csr, &[all, 0x8000_1234_5678_9abd], &EXITS[..3], 0);
     }
 }
 
@@ -193,9 +203,9 @@ fn probe(csr: u16, values: &[u64], exits: &[(&str, fn())], restore: u64) {
 }
 
 /// Writes satp with each translating MODE (Sv39, Sv48, Sv57, over identity-mapping tables
-/// with 1 GiB leaves) and a reserved one (priv spec, supervisor chapter, "Supervisor Address
-/// Translation and Protection (satp) Register": a write with an unsupported MODE is
-/// ignored), through `probe`.
+/// with 1 GiB leaves) and MODEs no hart of ours has (Sv32's, a reserved one, a custom one;
+/// priv spec, supervisor chapter, "Supervisor Address Translation and Protection (satp)
+/// Register": a write with an unsupported MODE is ignored), through `probe`.
 fn probe_satp() {
     const ASID: u64 = 0x5a << 44;
     // V, R, W, X, A and D: a supervisor leaf, neither global nor user, accessed and dirty.
@@ -211,7 +221,9 @@ fn probe_satp() {
         8 << 60 | ASID | sv39_root >> 12,
         9 << 60 | ASID | sv48_root >> 12,
         10 << 60 | ASID | sv57_root >> 12,
+        1 << 60 | ASID | sv39_root >> 12, // Sv32's number, reserved in RV64
         11 << 60 | ASID | sv39_root >> 12, // reserved
+        15 << 60 | ASID | sv39_root >> 12, // for custom use, none here
     ];
     probe(SATP, &probes, &EXITS, 0);
 }
