@@ -13,12 +13,14 @@ use nested_core::host::{GuestMemory, PhysicalHart, real};
 use nested_core::testing::pte::{A, D, R, U, W};
 use nested_core::testing::{SoftHost, Tables, same, shadow_config};
 use nested_core::{
-    Effects, GuestRegs, GuestTrap, NaclProvider, NestedConfig, NestedContext, NestedHart, Outcome,
-    Trap, VirtualMode, cause,
+    Effects, GuestRegs, GuestTrap, NaclProvider, NestedConfig, NestedHart, Outcome, Trap,
+    VirtualMode, cause,
 };
 use sbi_dispatch::{Departure, Dispatcher, SbiCall, Xlen as SbiXlen};
 
-const NACL: u64 = 0x4e41_434c;
+mod nacl_host;
+use nacl_host::{Hart, NACL, Sbi};
+
 const SET_SHMEM: u64 = 1;
 const SYNC_CSR: u64 = 2;
 const SYNC_SRET: u64 = 4;
@@ -74,32 +76,6 @@ const VM_A2: Vm = Vm {
     vmid: 1,
     vsatp: 8 << 60 | 0xc << 44 | 0x8_0c00,
 };
-
-/// The host's per-hart SBI context: the engine, the host and L1's registers.
-struct Hart {
-    nested: NestedHart<2>,
-    host: Box<SoftHost>,
-    regs: GuestRegs,
-}
-
-impl NestedContext<2> for Hart {
-    type Host = SoftHost;
-    fn nested(&mut self) -> (&mut NestedHart<2>, &mut SoftHost, &mut GuestRegs) {
-        (&mut self.nested, &mut *self.host, &mut self.regs)
-    }
-}
-
-type Sbi = Dispatcher<
-    Hart,
-    sbi_dispatch::Absent,
-    sbi_dispatch::Absent,
-    sbi_dispatch::Absent,
-    sbi_dispatch::Absent,
-    sbi_dispatch::Absent,
-    sbi_dispatch::Absent,
-    sbi_dispatch::Absent,
-    NaclProvider<2>,
->;
 
 /// L1 (Linux KVM) on one hart, with its VMs' G-stages built, with or without NACL.
 struct Kvm {

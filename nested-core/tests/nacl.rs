@@ -11,40 +11,15 @@ use nested_core::host::{GuestMemory, PhysicalHart, real};
 use nested_core::testing::pte::{A, D, R, U, W};
 use nested_core::testing::{SoftHost, Tables, same, shadow_config};
 use nested_core::{
-    GuestRegs, GuestTrap, NaclProvider, NestedConfig, NestedContext, NestedHart, Trap, VirtualMode,
-    World, cause,
+    GuestRegs, GuestTrap, NaclProvider, NestedConfig, NestedHart, Trap, VirtualMode, World, cause,
 };
 use sbi_dispatch::{Departure, Dispatcher, Outcome, SbiCall, SbiError, Xlen as SbiXlen};
 
+mod nacl_host;
+use nacl_host::{Hart, NACL, Sbi};
+
 const SHMEM: u64 = 0x8000_c000;
-const NACL: u64 = 0x4e41_434c;
 const G_ROOT: u64 = 0x8000_4000;
-
-/// The host's per-hart SBI context: the engine, the host and L1's registers.
-struct Hart {
-    nested: NestedHart<2>,
-    host: Box<SoftHost>,
-    regs: GuestRegs,
-}
-
-impl NestedContext<2> for Hart {
-    type Host = SoftHost;
-    fn nested(&mut self) -> (&mut NestedHart<2>, &mut SoftHost, &mut GuestRegs) {
-        (&mut self.nested, &mut *self.host, &mut self.regs)
-    }
-}
-
-type Sbi = Dispatcher<
-    Hart,
-    sbi_dispatch::Absent,
-    sbi_dispatch::Absent,
-    sbi_dispatch::Absent,
-    sbi_dispatch::Absent,
-    sbi_dispatch::Absent,
-    sbi_dispatch::Absent,
-    sbi_dispatch::Absent,
-    NaclProvider<2>,
->;
 
 fn setup() -> (Sbi, Hart) {
     setup_with(8, shadow_config(30))
