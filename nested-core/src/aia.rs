@@ -451,25 +451,13 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
             return self.exit_to_l1(exception, from, regs, host);
         }
         let HostParts { hart, .. } = host.parts();
-        hart.write_csr(real::VSEPC, regs.pc);
-        hart.write_csr(real::VSCAUSE, cause::ILLEGAL_INSTRUCTION);
-        hart.write_csr(real::VSTVAL, bits.into());
-        let status = hart.read_csr(real::VSSTATUS);
-        let spie = if status & SSTATUS_SIE != 0 {
-            SSTATUS_SPIE
-        } else {
-            0
-        };
-        let spp = if supervisor { SSTATUS_SPP } else { 0 };
-        hart.write_csr(
-            real::VSSTATUS,
-            (status & !(SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP)) | spie | spp,
-        );
-        regs.pc = hart.read_csr(real::VSTVEC) & !3;
-        Outcome::Resume {
-            supervisor: true,
-            effects: Effects::empty(),
-        }
+        crate::world::trap_into_l2(
+            cause::ILLEGAL_INSTRUCTION,
+            bits.into(),
+            supervisor,
+            regs,
+            hart,
+        )
     }
 }
 

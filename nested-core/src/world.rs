@@ -422,27 +422,8 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
             };
             return self.exit_to_l1(fault, from, regs, host);
         }
-        // A trap into VS-mode writes vsepc, vscause, vstval and vsstatus's SPP, SPIE and SIE.
         let HostParts { hart, .. } = host.parts();
-        hart.write_csr(real::VSEPC, regs.pc);
-        hart.write_csr(real::VSCAUSE, fault.cause);
-        hart.write_csr(real::VSTVAL, fault.tval);
-        let status = hart.read_csr(real::VSSTATUS);
-        let spie = if status & SSTATUS_SIE != 0 {
-            SSTATUS_SPIE
-        } else {
-            0
-        };
-        let spp = if trap.supervisor { SSTATUS_SPP } else { 0 };
-        hart.write_csr(
-            real::VSSTATUS,
-            (status & !(SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP)) | spie | spp,
-        );
-        regs.pc = hart.read_csr(real::VSTVEC) & !3;
-        Outcome::Resume {
-            supervisor: true,
-            effects: Effects::empty(),
-        }
+        trap_into_l2(fault.cause, fault.tval, trap.supervisor, regs, hart)
     }
 
     /// Makes L1's VS-level interrupts `bits` (of VSSIP, VSTIP and VSEIP: L1's SSI, STI and
@@ -697,5 +678,37 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
     /// A virtual CSR that always exists, read as L1 would.
     fn virtual_csr(&self, csr: u16) -> u64 {
         self.csrs.read(csr, 0).unwrap_or(0)
+    }
+}
+
+/// L2 takes exception `cause` (with `tval`) in its own VS-mode, from VS-mode (`supervisor`) or
+/// VU-mode, as the hart delivers a trap L1 delegated: vsepc, vscause, vstval and vsstatus's
+/// SPP, SPIE and SIE are written, and L2 resumes at its vstvec (exceptions are never
+/// vectored). Priv spec, supervisor chapter, "Supervisor Trap Vector Base Address Register".
+pub(crate) fn trap_into_l2(
+    cause: u64,
+    tval: u64,
+    supervisor: bool,
+    regs: &mut GuestRegs,
+    hart: &mut (impl PhysicalHart + ?Sized),
+) -> Outcome {
+    hart.write_csr(real::VSEPC, regs.pc);
+    hart.write_csr(real::VSCAUSE, cause);
+    hart.write_csr(real::VSTVAL, tval);
+    let status = hart.read_csr(real::VSSTATUS);
+    let spie = if status & SSTATUS_SIE != 0 {
+        SSTATUS_SPIE
+    } else {
+        0
+    };
+    let spp = if supervisor { SSTATUS_SPP } else { 0 };
+    hart.write_csr(
+        real::VSSTATUS,
+        (status & !(SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP)) | spie | spp,
+    );
+    regs.pc = hart.read_csr(real::VSTVEC) & !3;
+    Outcome::Resume {
+        supervisor: true,
+        effects: Effects::empty(),
     }
 }
