@@ -314,6 +314,8 @@ const SETIPNUM_BE: u64 = 0x2004;
 const GENMSI: u64 = 0x3000;
 const TARGET: u64 = 0x3004;
 /// domaincfg: bits 31:24 read 0x80; IE (interrupts enabled) and DM (MSI delivery mode).
+/// genmsi's writable fields: Hart Index (bits 31:18) and EIID (bits 10:0).
+const GENMSI_MASK: u32 = 0xfffc_07ff;
 const DOMAINCFG_FIXED: u32 = 0x8000_0000;
 const DOMAINCFG_IE: u32 = 1 << 8;
 const DOMAINCFG_DM: u32 = 1 << 2;
@@ -512,7 +514,9 @@ impl Aplic {
             SETIENUM => self.enabled |= Self::number(value) & self.active(),
             CLRIE => self.enabled &= !value,
             CLRIENUM => self.enabled &= !Self::number(value),
-            GENMSI => send(Msi::of(value & TARGET_MASK)),
+            // genmsi holds a Hart Index and an EIID, no guest index (AIA spec, APLIC chapter,
+            // genmsi): the MSI goes to the hart's supervisor-level file.
+            GENMSI => send(Msi::of(value & GENMSI_MASK)),
             _ => {
                 if let Some(s) = Self::source_at(offset, SOURCECFG).filter(|_| offset < SETIP) {
                     // No child domain: D is 0, SM the only field.
