@@ -118,19 +118,12 @@ impl<const CONTEXTS: usize, const GEILEN: usize> NestedHart<CONTEXTS, GEILEN> {
         } else {
             0
         };
-        hart.write_csr(real::VSEPC, regs.pc & mask);
-        hart.write_csr(real::VSCAUSE, exception.cause | interrupt_bit);
-        hart.write_csr(real::VSTVAL, exception.tval & mask);
-        let status = hart.read_csr(real::VSSTATUS);
-        let spie = if status & SSTATUS_SIE != 0 {
-            SSTATUS_SPIE
-        } else {
-            0
-        };
-        let spp = if supervisor { SSTATUS_SPP } else { 0 };
-        hart.write_csr(
-            real::VSSTATUS,
-            (status & !(SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP)) | spie | spp,
+        crate::world::write_vs_trap(
+            hart,
+            regs.pc & mask,
+            exception.cause | interrupt_bit,
+            exception.tval & mask,
+            supervisor,
         );
         let mut hstatus = self.csrs.read(HSTATUS, 0).unwrap_or(0) & !(HSTATUS_SPV | HSTATUS_GVA);
         if from_guest {

@@ -692,7 +692,24 @@ pub(crate) fn trap_into_l2(
     regs: &mut GuestRegs,
     hart: &mut (impl PhysicalHart + ?Sized),
 ) -> Outcome {
-    hart.write_csr(real::VSEPC, regs.pc);
+    write_vs_trap(hart, regs.pc, cause, tval, supervisor);
+    regs.pc = hart.read_csr(real::VSTVEC) & !3;
+    Outcome::Resume {
+        supervisor: true,
+        effects: Effects::empty(),
+    }
+}
+
+/// A trap into real VS-mode, from VS-mode (`supervisor`) or VU-mode: vsepc, vscause, vstval,
+/// and vsstatus's SPP, SPIE (SIE's old value) and SIE (cleared).
+pub(crate) fn write_vs_trap(
+    hart: &mut (impl PhysicalHart + ?Sized),
+    epc: u64,
+    cause: u64,
+    tval: u64,
+    supervisor: bool,
+) {
+    hart.write_csr(real::VSEPC, epc);
     hart.write_csr(real::VSCAUSE, cause);
     hart.write_csr(real::VSTVAL, tval);
     let status = hart.read_csr(real::VSSTATUS);
@@ -706,9 +723,4 @@ pub(crate) fn trap_into_l2(
         real::VSSTATUS,
         (status & !(SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP)) | spie | spp,
     );
-    regs.pc = hart.read_csr(real::VSTVEC) & !3;
-    Outcome::Resume {
-        supervisor: true,
-        effects: Effects::empty(),
-    }
 }
